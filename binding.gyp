@@ -1,0 +1,57 @@
+{
+  # node-gyp build of the CPU addon: the fallback when no prebuilt binary fits.
+  # Kernel files for AVX2 and AVX-512 live in their own static libraries so only
+  # they get those flags; isa.cc chooses among them at load.
+  "target_defaults": {
+    "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-Wall", "-Wno-sign-compare", "-Wno-unused-function"],
+    "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
+    "cflags!": ["-fno-exceptions"],
+    "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+    "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+    "xcode_settings": {
+      "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
+      "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+      "OTHER_CPLUSPLUSFLAGS": ["-O3"]
+    }
+  },
+  "targets": [
+    {
+      "target_name": "tg_isa_avx2",
+      "type": "static_library",
+      "sources": ["native/cpu/gemm_avx2.cc"],
+      "conditions": [
+        ["target_arch=='x64'", {"cflags_cc": ["-mavx2", "-mfma", "-mf16c"]}]
+      ]
+    },
+    {
+      "target_name": "tg_isa_avx512",
+      "type": "static_library",
+      "sources": ["native/cpu/gemm_avx512.cc"],
+      "conditions": [
+        ["target_arch=='x64'", {"cflags_cc": ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mfma", "-mf16c", "-mprefer-vector-width=512"]}]
+      ]
+    },
+    {
+      "target_name": "tensorgrad",
+      "dependencies": ["tg_isa_avx2", "tg_isa_avx512"],
+      "sources": [
+        "native/addon.cc",
+        "native/storage.cc",
+        "native/allocator.cc",
+        "native/bindings.cc",
+        "native/dispatch.cc",
+        "native/cpu/threadpool.cc",
+        "native/cpu/isa.cc",
+        "native/cpu/elementwise.cc",
+        "native/cpu/copy.cc",
+        "native/cpu/indexing.cc",
+        "native/cpu/reduce.cc",
+        "native/cpu/gemm.cc",
+        "native/cpu/gemm_generic.cc",
+        "native/cpu/random.cc",
+        "cuda/stub.cc"
+      ],
+      "libraries": ["-lpthread"]
+    }
+  ]
+}

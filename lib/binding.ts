@@ -1,0 +1,122 @@
+/**
+ * Loads the native addon through node-gyp-build (a prebuilt binary for this
+ * platform, else the one built from source) and types its functions. A failed
+ * load throws an error that lists what was looked for and how to fix it.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { DType } from './dtype';
+
+export interface NativeStorage {
+  readonly bytes: number;
+  readonly disposed: boolean;
+  free(): void;
+}
+
+export type UnaryName =
+  | 'neg' | 'abs' | 'exp' | 'log' | 'log1p' | 'sqrt' | 'rsqrt' | 'square' | 'sin' | 'cos'
+  | 'tanh' | 'sigmoid' | 'relu' | 'leakyRelu' | 'elu' | 'gelu' | 'geluTanh' | 'silu'
+  | 'softplus' | 'clamp' | 'sign' | 'reciprocal' | 'erf';
+export type BinaryName = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum';
+export type CompareName = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
+export type ReduceName = 'sum' | 'prod' | 'max' | 'min';
+export type RandomKind = 'uniform' | 'normal' | 'randint';
+
+type Ints = readonly number[];
+type S = NativeStorage;
+export type HostArray = Float64Array | Float32Array | Int32Array | Uint8Array;
+
+export interface MemoryCounters {
+  bytes: number;
+  storages: number;
+  peakBytes: number;
+}
+
+export interface NativeAddon {
+  Storage: new (dtype: number, numel: number, device: number) => NativeStorage;
+  dtypes: Record<DType, number>;
+  unaryOps: Record<UnaryName, number>;
+  binaryOps: Record<BinaryName, number>;
+  compareOps: Record<CompareName, number>;
+  reduceOps: Record<ReduceName, number>;
+  randomKinds: Record<RandomKind, number>;
+  upload(dst: S, src: HostArray): void;
+  download(src: S, numel: number): HostArray;
+  fill(dst: S, numel: number, value: number): void;
+  cast(src: S, dst: S, numel: number): void;
+  transfer(src: S, dst: S): void;
+  unary(op: number, x: S, y: S, numel: number, a: number, b: number): void;
+  binary(op: number, out: S, a: S, b: S, shape: Ints, aStrides: Ints, bStrides: Ints): void;
+  compare(op: number, out: S, a: S, b: S, shape: Ints, aStrides: Ints, bStrides: Ints): void;
+  where(out: S, cond: S, a: S, b: S, shape: Ints, cStrides: Ints, aStrides: Ints, bStrides: Ints): void;
+  copy(dst: S, dstOffset: number, dstStrides: Ints, src: S, srcOffset: number, srcStrides: Ints, shape: Ints): void;
+  tri(src: S, dst: S, batch: number, rows: number, cols: number, k: number, upper: boolean): void;
+  indexSelect(src: S, index: S, out: S, outer: number, srcDim: number, nIndex: number, inner: number, dim: number): void;
+  gather(src: S, index: S, out: S, dim: number, indexShape: Ints, srcShape: Ints, outShape: Ints): void;
+  scatterAdd(out: S, index: S, src: S, dim: number, indexShape: Ints, srcShape: Ints, outShape: Ints): void;
+  reduce(op: number, x: S, y: S, indices: S | null, outer: number, r: number, inner: number): void;
+  softmax(x: S, y: S, outer: number, r: number, inner: number, log: boolean): void;
+  gemm(
+    transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
+    a: S, lda: number, strideA: number, b: S, ldb: number, strideB: number,
+    beta: number, c: S, ldc: number, strideC: number, batch: number,
+  ): void;
+  random(kind: number, out: S, numel: number, seed: number, offset: number, p1: number, p2: number): void;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  memory(): { cpu: MemoryCounters & { cachedBytes: number }; cuda: MemoryCounters };
+  emptyCache(): void;
+  cpuInfo(): { isa: string; features: Record<string, boolean> };
+  selectIsa(name: string): boolean;
+  cudaStatus(): { available: boolean; deviceCount: number; status: string };
+}
+
+/** The package root: the nearest folder upwards with tensorgrad's package.json. */
+function packageRoot(): string {
+  let dir = __dirname;
+  for (;;) {
+    const manifest = path.join(dir, 'package.json');
+    if (fs.existsSync(manifest)) {
+      const name = (JSON.parse(fs.readFileSync(manifest, 'utf8')) as { name?: string }).name;
+      if (name === 'tensorgrad') return dir;
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`tensorgrad: cannot find the package root above ${__dirname}`);
+    dir = parent;
+  }
+}
+
+function loadError(root: string, cause: unknown): Error {
+  const platform = `${process.platform}-${process.arch}`;
+  const prebuilds = path.join(root, 'prebuilds', platform);
+  const found = fs.existsSync(prebuilds) ? fs.readdirSync(prebuilds).join(', ') || 'none' : 'none';
+  const built = path.join(root, 'build', 'Release', 'tensorgrad.node');
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new Error(
+    [
+      `tensorgrad: could not load the native addon for ${platform} on Node ${process.version} (N-API 8).`,
+      `  Looked for: prebuilt binaries in ${prebuilds} (found: ${found}) and ${built}.`,
+      `  Loader said: ${reason.split('\n')[0]}`,
+      'Possible solutions:',
+      '  - Reinstall so the install step can build from source: npm rebuild tensorgrad',
+      '    (needs python3, make and a C++17 compiler such as g++ 9 or newer).',
+      process.platform === 'linux'
+        ? '  - On Debian or Ubuntu: apt-get install -y python3 make g++, then npm rebuild tensorgrad.'
+        : '  - Install your platform\'s C++ build tools (Xcode command line tools or Visual Studio Build Tools).',
+      '  - If you copied node_modules from another machine, reinstall on this one.',
+    ].join('\n'),
+  );
+}
+
+function load(): NativeAddon {
+  const root = packageRoot();
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const gypBuild = require('node-gyp-build') as (dir: string) => NativeAddon;
+    return gypBuild(root);
+  } catch (err) {
+    throw loadError(root, err);
+  }
+}
+
+export const native: NativeAddon = load();

@@ -1,0 +1,90 @@
+/** tensorgrad: tensors, autograd and native kernels for TypeScript on Node.js. */
+import { native } from './binding';
+import { checkInteger } from './check';
+import { cudaDeviceCount, cudaIsAvailable } from './device';
+import { gradcheck, GradcheckError } from './testing/gradcheck';
+
+export { Tensor } from './tensor';
+export type { NestedArray } from './tensor';
+export type { DType, FloatDType } from './dtype';
+export { promoteTypes } from './dtype';
+export type { Device } from './device';
+export type { Shape } from './shape';
+export { TensorgradError, DisposedError, DeviceMismatchError, CudaUnavailableError, AutogradError } from './errors';
+export { noGrad, enableGrad, isGradEnabled, grad } from './autograd';
+export type { BackwardOptions, GradOptions } from './autograd';
+
+export { tensor, zeros, ones, full, arange, linspace, eye, zerosLike, onesLike, fullLike } from './ops/creation';
+export type { CreateOptions } from './ops/creation';
+export { manualSeed, rand, randn, randint, bernoulli, randLike, randnLike } from './ops/random';
+export type { RandomOptions } from './ops/random';
+export { to, detach, clone } from './ops/convert';
+export {
+  neg, abs, exp, log, log1p, sqrt, rsqrt, square, sin, cos, tanh, sigmoid, relu, leakyRelu, elu, gelu, silu,
+  softplus, clamp, sign, reciprocal, erf,
+  add, sub, mul, div, pow, maximum, minimum, eq, ne, lt, le, gt, ge, where,
+} from './ops/elementwise';
+export type { Operand, GeluOptions, SoftplusOptions } from './ops/elementwise';
+export {
+  sum, mean, prod, max, min, maxWithIndices, minWithIndices, argmax, argmin, variance as var, std, logSumExp, norm,
+  softmax, logSoftmax,
+} from './ops/reduce';
+export type { ReduceOptions, VarOptions, ValuesIndices } from './ops/reduce';
+export {
+  reshape, reshape as view, flatten, transpose, permute, expand, expand as broadcastTo, squeeze, unsqueeze, slice,
+  narrow, indexSelect, gather, scatterAdd, cat, stack, split, chunk, pad, repeat, tril, triu, oneHot,
+} from './ops/shape';
+export { matmul } from './ops/matmul';
+
+/** Threads of the native pool (default: all cores, or TENSORGRAD_NUM_THREADS). */
+export function setNumThreads(n: number): void {
+  checkInteger('setNumThreads', 'n', n, 1);
+  native.setNumThreads(n);
+}
+
+export function getNumThreads(): number {
+  return native.getNumThreads();
+}
+
+export interface MemoryInfo {
+  /** Bytes held by live CPU tensors. */
+  cpuBytes: number;
+  cpuStorages: number;
+  cpuPeakBytes: number;
+  /** Freed CPU blocks kept for reuse (see emptyCache). */
+  cpuCachedBytes: number;
+  cudaBytes: number;
+  cudaStorages: number;
+}
+
+/** Native memory in use, for watching a training loop stay flat. */
+export function memory(): MemoryInfo {
+  const m = native.memory();
+  return {
+    cpuBytes: m.cpu.bytes,
+    cpuStorages: m.cpu.storages,
+    cpuPeakBytes: m.cpu.peakBytes,
+    cpuCachedBytes: m.cpu.cachedBytes,
+    cudaBytes: m.cuda.bytes,
+    cudaStorages: m.cuda.storages,
+  };
+}
+
+/** Returns cached free CPU blocks to the system. */
+export function emptyCache(): void {
+  native.emptyCache();
+}
+
+/** The CPU features detected and the kernel ISA chosen at load. */
+export function cpuInfo(): { isa: string; features: Record<string, boolean> } {
+  return native.cpuInfo();
+}
+
+export const cuda = {
+  isAvailable: cudaIsAvailable,
+  deviceCount: cudaDeviceCount,
+  /** Why CUDA is or is not usable, in one line. */
+  status: (): string => native.cudaStatus().status,
+};
+
+export const testing = { gradcheck, GradcheckError };

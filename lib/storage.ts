@@ -1,0 +1,44 @@
+/**
+ * Allocation of native storage for a tensor. Several tensors may share one
+ * storage (reshape, detach); dispose() frees it once the last of them lets go,
+ * and the GC finalizer frees it for tensors that were never disposed.
+ */
+import * as os from 'node:os';
+import { native, type NativeStorage } from './binding';
+import { itemSize, type DType } from './dtype';
+import { DEVICE_CODE, type Device } from './device';
+import { formatShape, numel, type Shape } from './shape';
+
+export class StorageRef {
+  refs = 1;
+  constructor(readonly native: NativeStorage) {}
+
+  release(): void {
+    if (--this.refs === 0) this.native.free();
+  }
+}
+
+function gib(bytes: number): string {
+  return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+}
+
+/** Uninitialized storage for `shape`; too large a request is a RangeError, not a crash. */
+export function allocate(op: string, shape: Shape, dtype: DType, device: Device): StorageRef {
+  const count = numel(shape);
+  const bytes = count * itemSize(dtype);
+  const limit = device === 'cpu' ? os.totalmem() : Number.MAX_SAFE_INTEGER;
+  if (!Number.isSafeInteger(bytes) || bytes > limit) {
+    throw new RangeError(
+      `${op}: cannot allocate ${bytes} bytes for shape ${formatShape(shape)} of ${dtype}` +
+        (device === 'cpu' ? ` (this machine has ${gib(limit)} of memory)` : ''),
+    );
+  }
+  try {
+    return new StorageRef(new native.Storage(native.dtypes[dtype], count, DEVICE_CODE[device]));
+  } catch (err) {
+    if (err instanceof RangeError) {
+      throw new RangeError(`${op}: cannot allocate ${bytes} bytes for shape ${formatShape(shape)} of ${dtype}: ${err.message}`);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,621 @@
+// One N-API function per op family: unwrap storages, re-check sizes against the
+// bytes each storage really holds, build the kernel arguments, call dispatch.
+#include "bindings.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "allocator.h"
+#include "cpu/isa.h"
+#include "cpu/threadpool.h"
+#include "dispatch.h"
+#include "iter.h"
+#include "napi_util.h"
+
+namespace tg {
+
+namespace {
+
+using Strides = std::vector<int64_t>;
+
+void require_extent(const Args& args, size_t i, const Storage& s, int64_t extent) {
+  REQUIRE(args.env(), extent >= 0 && extent <= s.numel(),
+          args.where(i) + " is too small: the op reads " + std::to_string(extent) +
+              " elements but it holds " + std::to_string(s.numel()));
+}
+
+void require_same(const Args& args, size_t i, const Storage& s, const Storage& ref) {
+  REQUIRE_TYPE(args.env(), s.dtype() == ref.dtype(),
+               args.where(i) + " has dtype " + dtype_name(s.dtype()) + ", expected " +
+                   dtype_name(ref.dtype()));
+  REQUIRE_TYPE(args.env(), s.device() == ref.device(),
+               args.where(i) + " is on another device than the output");
+}
+
+int64_t product(const Strides& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+Strides contiguous(const Strides& shape) {
+  Strides s(shape.size());
+  int64_t acc = 1;
+  for (size_t i = shape.size(); i-- > 0;) {
+    s[i] = acc;
+    acc *= shape[i];
+  }
+  return s;
+}
+
+void require_shape(const Args& args, size_t i, const Strides& shape) {
+  for (int64_t d : shape) REQUIRE(args.env(), d >= 0, args.where(i) + " has a negative size");
+}
+
+void require_rank(const Args& args, size_t i, const Strides& v, size_t rank) {
+  REQUIRE(args.env(), v.size() == rank,
+          args.where(i) + " has " + std::to_string(v.size()) + " entries, expected " +
+              std::to_string(rank));
+}
+
+// upload(dst, typedArray): converts a Float64/Float32/Int32/Uint8 array into dst's dtype
+Napi::Value Upload(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    Args args(info, "upload", 2);
+    Storage& dst = args.storage(0);
+    REQUIRE_TYPE(args.env(), info[1].IsTypedArray(), args.where(1) + " must be a typed array");
+    Napi::TypedArray ta = info[1].As<Napi::TypedArray>();
+    DType src_t;
+    switch (ta.TypedArrayType()) {
+      case napi_float64_array: src_t = DType::k_float64; break;
+      case napi_float32_array: src_t = DType::k_float32; break;
+      case napi_int32_array: src_t = DType::k_int32; break;
+      case napi_uint8_array: src_t = DType::k_uint8; break;
+      default: throw Napi::TypeError::New(args.env(), args.where(1) + " has an unsupported element type");
+    }
+    int64_t n = static_cast<int64_t>(ta.ElementLength());
+    require_extent(args, 0, dst, n);
+    const char* src = static_cast<const char*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+    if (dst.device() == Device::kCpu) {
+      dispatch::cast(Device::kCpu, src_t, src, dst.dtype(), dst.data(), n);
+    } else {
+      std::vector<char> host(n * dtype_size(dst.dtype()));
+      dispatch::cast(Device::kCpu, src_t, src, dst.dtype(), host.data(), n);
+      cuda::copy_to_device(dst.data(), host.data(), host.size());
+    }
+    return args.env().Undefined();
+  });
+}
+
+// download(src, numel): a new typed array; half types widen to Float32Array, bool to Uint8Array
+Napi::Value Download(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    Args args(info, "download", 2);
+    Storage& src = args.storage(0);
+    int64_t n = args.integer(1);
+    require_extent(args, 0, src, n);
+    const void* from = src.data();
+    std::vector<char> host;
+    if (src.device() == Device::kCuda) {
+      host.resize(n * dtype_size(src.dtype()));
+      cuda::copy_to_host(host.data(), src.data(), host.size());
+      from = host.data();
+    }
+    Napi::Env env = args.env();
+    auto make = [&](DType out_t, auto array) {
+      dispatch::cast(Device::kCpu, src.dtype(), from, out_t, array.Data(), n);
+      return array;
+    };
+    switch (src.dtype()) {
+      case DType::k_float64: return make(DType::k_float64, Napi::Float64Array::New(env, n));
+      case DType::k_int32: return make(DType::k_int32, Napi::Int32Array::New(env, n));
+      case DType::k_uint8:
+      case DType::k_bool: return make(DType::k_uint8, Napi::Uint8Array::New(env, n));
+      default: return make(DType::k_float32, Napi::Float32Array::New(env, n));
+    }
+  });
+}
+
+// fill(dst, numel, value)
+Napi::Value Fill(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    Args args(info, "fill", 3);
+    Storage& dst = args.storage(0);
+    int64_t n = args.integer(1);
+    require_extent(args, 0, dst, n);
+    dispatch::fill(dst.device(), dst.dtype(), dst.data(), n, args.number(2));
+    return args.env().Undefined();
+  });
+}
+
+// cast(src, dst, numel)
+Napi::Value Cast(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    Args args(info, "cast", 3);
+    Storage& src = args.storage(0);
+    Storage& dst = args.storage(1);
+    int64_t n = args.integer(2);
+    require_extent(args, 0, src, n);
+    require_extent(args, 1, dst, n);
+    REQUIRE_TYPE(args.env(), src.device() == dst.device(), "cast: storages on different devices");
+    dispatch::cast(src.device(), src.dtype(), src.data(), dst.dtype(), dst.data(), n);
+    return args.env().Undefined();
+  });
+}
+
+// transfer(src, dst): copies bytes between devices (same dtype and size)
+Napi::Value Transfer(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    Args args(info, "transfer", 2);
+    Storage& src = args.storage(0);
+    Storage& dst = args.storage(1);
+    REQUIRE_TYPE(args.env(), src.dtype() == dst.dtype(), "transfer: dtypes differ");
+    REQUIRE(args.env(), src.bytes() == dst.bytes(), "transfer: sizes differ");
+    if (src.device() == Device::kCpu && dst.device() == Device::kCpu)
+      std::memcpy(dst.data(), src.data(), src.bytes());
+    else if (src.device() == Device::kCpu)
+      cuda::copy_to_device(dst.data(), src.data(), src.bytes());
+    else if (dst.device() == Device::kCpu)
+      cuda::copy_to_host(dst.data(), src.data(), src.bytes());
+    else
+      cuda::copy_device(dst.data(), src.data(), src.bytes());
+    return args.env().Undefined();
+  });
+}
+
+// unary(op, x, y, numel, a, b)
+Napi::Value Unary(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    Args args(info, "unary", 6);
+    int64_t op = args.integer(0);
+    REQUIRE(args.env(), op < static_cast<int64_t>(UnaryOp::kCount), "unary: unknown op code");
+    Storage& x = args.storage(1);
+    Storage& y = args.storage(2);
+    require_same(args, 1, x, y);
+    int64_t n = args.integer(3);
+    require_extent(args, 1, x, n);
+    require_extent(args, 2, y, n);
+    REQUIRE_TYPE(args.env(), dtype_is_float(x.dtype()) || kUnaryIntegerOk[op],
+                 std::string("unary: this op needs a floating-point dtype, got ") + dtype_name(x.dtype()));
+    UnaryParams p{args.number(4), args.number(5)};
+    dispatch::unary(x.device(), x.dtype(), static_cast<UnaryOp>(op), x.data(), y.data(), n, p);
+    return args.env().Undefined();
+  });
+}
+
+// Shared by binary and compare: (op, out, a, b, shape, aStrides, bStrides)
+struct BinaryCall {
+  int64_t op;
+  Storage *out, *a, *b;
+  Iter it;
+};
+BinaryCall read_binary(const Args& args, int64_t op_count) {
+  BinaryCall c;
+  c.op = args.integer(0);
+  REQUIRE(args.env(), c.op < op_count, std::string(args.fn()) + ": unknown op code");
+  c.out = &args.storage(1);
+  c.a = &args.storage(2);
+  c.b = &args.storage(3);
+  require_same(args, 3, *c.b, *c.a);
+  REQUIRE_TYPE(args.env(), c.a->device() == c.out->device(), args.where(2) + " is on another device");
+  Strides shape = args.ints(4), sa = args.ints(5), sb = args.ints(6);
+  require_shape(args, 4, shape);
+  require_rank(args, 5, sa, shape.size());
+  require_rank(args, 6, sb, shape.size());
+  Strides so = contiguous(shape);
+  c.it = make_iter(shape, {&so, &sa, &sb});
+  require_extent(args, 1, *c.out, product(shape));
+  require_extent(args, 2, *c.a, iter_extent(c.it, 1));
+  require_extent(args, 3, *c.b, iter_extent(c.it, 2));
+  return c;
+}
+
+Napi::Value Binary(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    Args args(info, "binary", 7);
+    BinaryCall c = read_binary(args, static_cast<int64_t>(BinaryOp::kCount));
+    require_same(args, 1, *c.out, *c.a);
+    REQUIRE_TYPE(args.env(), dtype_is_float(c.a->dtype()) || kBinaryIntegerOk[c.op],
+                 std::string("binary: this op needs a floating-point dtype, got ") +
+                     dtype_name(c.a->dtype()));
+    dispatch::binary(c.a->device(), c.a->dtype(), static_cast<BinaryOp>(c.op), c.it, c.out->data(),
+                     c.a->data(), c.b->data());
+    return args.env().Undefined();
+  });
+}
+
+Napi::Value Compare(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    Args args(info, "compare", 7);
+    BinaryCall c = read_binary(args, static_cast<int64_t>(CompareOp::kCount));
+    REQUIRE_TYPE(args.env(), c.out->dtype() == DType::k_bool, "compare: output must be bool");
+    dispatch::compare(c.a->device(), c.a->dtype(), static_cast<CompareOp>(c.op), c.it,
+                      c.out->data(), c.a->data(), c.b->data());
+    return args.env().Undefined();
+  });
+}
+
+// where(out, cond, a, b, shape, condStrides, aStrides, bStrides)
+Napi::Value Where(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    Args args(info, "where", 8);
+    Storage& out = args.storage(0);
+    Storage& cond = args.storage(1);
+    Storage& a = args.storage(2);
+    Storage& b = args.storage(3);
+    REQUIRE_TYPE(args.env(), cond.dtype() == DType::k_bool, "where: condition must be bool");
+    REQUIRE_TYPE(args.env(), cond.device() == out.device(), "where: condition on another device");
+    require_same(args, 2, a, out);
+    require_same(args, 3, b, out);
+    Strides shape = args.ints(4), sc = args.ints(5), sa = args.ints(6), sb = args.ints(7);
+    require_shape(args, 4, shape);
+    require_rank(args, 5, sc, shape.size());
+    require_rank(args, 6, sa, shape.size());
+    require_rank(args, 7, sb, shape.size());
+    Strides so = contiguous(shape);
+    Iter it = make_iter(shape, {&so, &sc, &sa, &sb});
+    require_extent(args, 0, out, product(shape));
+    require_extent(args, 1, cond, iter_extent(it, 1));
+    require_extent(args, 2, a, iter_extent(it, 2));
+    require_extent(args, 3, b, iter_extent(it, 3));
+    dispatch::where(out.device(), out.dtype(), it, out.data(), cond.data(), a.data(), b.data());
+    return args.env().Undefined();
+  });
+}
+
+// copy(dst, dstOffset, dstStrides, src, srcOffset, srcStrides, shape)
+Napi::Value Copy(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    Args args(info, "copy", 7);
+    Storage& dst = args.storage(0);
+    Storage& src = args.storage(3);
+    require_same(args, 3, src, dst);
+    Strides sd = args.ints(2), ss = args.ints(5), shape = args.ints(6);
+    require_shape(args, 6, shape);
+    require_rank(args, 2, sd, shape.size());
+    require_rank(args, 5, ss, shape.size());
+    Iter it = make_iter(shape, {&sd, &ss});
+    it.offset[0] = args.integer(1);
+    it.offset[1] = args.integer(4);
+    require_extent(args, 0, dst, iter_extent(it, 0));
+    require_extent(args, 3, src, iter_extent(it, 1));
+    dispatch::copy_strided(dst.device(), dst.dtype(), it, dst.data(), src.data());
+    return args.env().Undefined();
+  });
+}
+
+// tri(src, dst, batch, rows, cols, k, upper)
+Napi::Value Tri(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    Args args(info, "tri", 7);
+    Storage& src = args.storage(0);
+    Storage& dst = args.storage(1);
+    require_same(args, 0, src, dst);
+    int64_t batch = args.integer(2), rows = args.integer(3), cols = args.integer(4);
+    int64_t k = args.integer(5, INT64_MIN / 2);
+    require_extent(args, 0, src, batch * rows * cols);
+    require_extent(args, 1, dst, batch * rows * cols);
+    dispatch::tri(src.device(), src.dtype(), src.data(), dst.data(), batch, rows, cols, k,
+                  args.boolean(6));
+    return args.env().Undefined();
+  });
+}
+
+// Checks every index value against the dimension it indexes.
+void require_indices(const Args& args, const char* op, const Storage& index, int64_t n,
+                     int64_t limit, int dim) {
+  REQUIRE_TYPE(args.env(), index.dtype() == DType::k_int32,
+               std::string(op) + ": index must be int32, got " + dtype_name(index.dtype()));
+  REQUIRE(args.env(), index.device() == Device::kCpu || n == 0,
+          std::string(op) + ": CUDA indices arrive with the CUDA backend");
+  const int32_t* p = static_cast<const int32_t*>(index.data());
+  for (int64_t i = 0; i < n; ++i)
+    REQUIRE(args.env(), p[i] >= 0 && p[i] < limit,
+            std::string(op) + ": index " + std::to_string(p[i]) + " is out of range for dimension " +
+                std::to_string(dim) + " with size " + std::to_string(limit));
+}
+
+// indexSelect(src, index, out, outer, srcDim, nIndex, inner, dim)
+Napi::Value IndexSelect(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    Args args(info, "indexSelect", 8);
+    Storage& src = args.storage(0);
+    Storage& index = args.storage(1);
+    Storage& out = args.storage(2);
+    require_same(args, 2, out, src);
+    int64_t outer = args.integer(3), src_dim = args.integer(4), n = args.integer(5),
+            inner = args.integer(6);
+    require_extent(args, 0, src, outer * src_dim * inner);
+    require_extent(args, 1, index, n);
+    require_extent(args, 2, out, outer * n * inner);
+    require_indices(args, "indexSelect", index, n, src_dim, static_cast<int>(args.integer(7)));
+    dispatch::index_select(src.device(), src.dtype(), src.data(),
+                           static_cast<const int32_t*>(index.data()), out.data(), outer, src_dim, n,
+                           inner);
+    return args.env().Undefined();
+  });
+}
+
+// Reads (dim, indexShape, srcShape, outShape) for gather/scatterAdd; every tensor contiguous.
+IndexArgs read_index_args(const Args& args, size_t first, Strides& src_shape, Strides& out_shape) {
+  IndexArgs a;
+  int64_t dim = args.integer(first);
+  Strides ishape = args.ints(first + 1);
+  src_shape = args.ints(first + 2);
+  out_shape = args.ints(first + 3);
+  require_shape(args, first + 1, ishape);
+  require_rank(args, first + 2, src_shape, ishape.size());
+  require_rank(args, first + 3, out_shape, ishape.size());
+  REQUIRE(args.env(), dim < static_cast<int64_t>(ishape.size()) || (ishape.empty() && dim == 0),
+          args.where(first) + " is out of range");
+  a.ndim = static_cast<int>(ishape.size());
+  a.dim = static_cast<int>(dim);
+  Strides ss = contiguous(src_shape), so = contiguous(out_shape);
+  for (int d = 0; d < a.ndim; ++d) {
+    a.index_shape[d] = ishape[d];
+    a.src_strides[d] = ss[d];
+    a.out_strides[d] = so[d];
+  }
+  return a;
+}
+
+// gather(src, index, out, dim, indexShape, srcShape, outShape)
+Napi::Value Gather(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    Args args(info, "gather", 7);
+    Storage& src = args.storage(0);
+    Storage& index = args.storage(1);
+    Storage& out = args.storage(2);
+    require_same(args, 2, out, src);
+    Strides src_shape, out_shape;
+    IndexArgs a = read_index_args(args, 3, src_shape, out_shape);
+    Strides ishape(a.index_shape, a.index_shape + a.ndim);
+    int64_t n = product(ishape);
+    for (int d = 0; d < a.ndim; ++d)
+      REQUIRE(args.env(), (d == a.dim || ishape[d] <= src_shape[d]) && out_shape[d] == ishape[d],
+              "gather: index shape does not fit the source");
+    require_extent(args, 0, src, product(src_shape));
+    require_extent(args, 1, index, n);
+    require_extent(args, 2, out, n);
+    if (a.ndim > 0) require_indices(args, "gather", index, n, src_shape[a.dim], a.dim);
+    dispatch::gather(src.device(), src.dtype(), a, src.data(), static_cast<const int32_t*>(index.data()),
+                     out.data());
+    return args.env().Undefined();
+  });
+}
+
+// scatterAdd(out, index, src, dim, indexShape, srcShape, outShape): out += scatter(src)
+Napi::Value ScatterAdd(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    Args args(info, "scatterAdd", 7);
+    Storage& out = args.storage(0);
+    Storage& index = args.storage(1);
+    Storage& src = args.storage(2);
+    require_same(args, 2, src, out);
+    Strides src_shape, out_shape;
+    IndexArgs a = read_index_args(args, 3, src_shape, out_shape);
+    Strides ishape(a.index_shape, a.index_shape + a.ndim);
+    int64_t n = product(ishape);
+    for (int d = 0; d < a.ndim; ++d)
+      REQUIRE(args.env(), ishape[d] <= src_shape[d] && (d == a.dim || ishape[d] <= out_shape[d]),
+              "scatterAdd: index shape does not fit the source or output");
+    require_extent(args, 0, out, product(out_shape));
+    require_extent(args, 1, index, n);
+    require_extent(args, 2, src, product(src_shape));
+    if (a.ndim > 0) require_indices(args, "scatterAdd", index, n, out_shape[a.dim], a.dim);
+    dispatch::scatter_add(out.device(), out.dtype(), a, out.data(),
+                          static_cast<const int32_t*>(index.data()), src.data());
+    return args.env().Undefined();
+  });
+}
+
+// reduce(op, x, y, indices | null, outer, r, inner)
+Napi::Value Reduce(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    Args args(info, "reduce", 7);
+    int64_t op = args.integer(0);
+    REQUIRE(args.env(), op < static_cast<int64_t>(ReduceOp::kCount), "reduce: unknown op code");
+    Storage& x = args.storage(1);
+    Storage& y = args.storage(2);
+    Storage* idx = args.optional_storage(3);
+    require_same(args, 2, y, x);
+    int64_t outer = args.integer(4), r = args.integer(5), inner = args.integer(6);
+    require_extent(args, 1, x, outer * r * inner);
+    require_extent(args, 2, y, outer * inner);
+    if (idx) {
+      REQUIRE_TYPE(args.env(), idx->dtype() == DType::k_int32, "reduce: indices must be int32");
+      require_extent(args, 3, *idx, outer * inner);
+      REQUIRE(args.env(), r > 0, "reduce: max/min of an empty dimension has no index");
+    }
+    dispatch::reduce(x.device(), x.dtype(), static_cast<ReduceOp>(op), x.data(), y.data(),
+                     idx ? static_cast<int32_t*>(idx->data()) : nullptr, outer, r, inner);
+    return args.env().Undefined();
+  });
+}
+
+// softmax(x, y, outer, r, inner, log)
+Napi::Value Softmax(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    Args args(info, "softmax", 6);
+    Storage& x = args.storage(0);
+    Storage& y = args.storage(1);
+    require_same(args, 1, y, x);
+    int64_t outer = args.integer(2), r = args.integer(3), inner = args.integer(4);
+    require_extent(args, 0, x, outer * r * inner);
+    require_extent(args, 1, y, outer * r * inner);
+    dispatch::softmax(x.device(), x.dtype(), x.data(), y.data(), outer, r, inner, args.boolean(5));
+    return args.env().Undefined();
+  });
+}
+
+// Largest element offset (plus one) a batched matrix operand touches.
+int64_t matrix_extent(int64_t rows, int64_t cols, int64_t ld, int64_t batch, int64_t stride) {
+  if (rows == 0 || cols == 0 || batch == 0) return 0;
+  return (batch - 1) * stride + (rows - 1) * ld + cols;
+}
+
+// gemm(ta, tb, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batch)
+Napi::Value Gemm(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    Args args(info, "gemm", 17);
+    GemmArgs g;
+    g.trans_a = args.boolean(0);
+    g.trans_b = args.boolean(1);
+    g.m = args.integer(2);
+    g.n = args.integer(3);
+    g.k = args.integer(4);
+    g.alpha = args.number(5);
+    Storage& a = args.storage(6);
+    g.lda = args.integer(7);
+    g.stride_a = args.integer(8);
+    Storage& b = args.storage(9);
+    g.ldb = args.integer(10);
+    g.stride_b = args.integer(11);
+    g.beta = args.number(12);
+    Storage& c = args.storage(13);
+    g.ldc = args.integer(14);
+    g.stride_c = args.integer(15);
+    g.batch = args.integer(16);
+    require_same(args, 6, a, c);
+    require_same(args, 9, b, c);
+    int64_t ar = g.trans_a ? g.k : g.m, ac = g.trans_a ? g.m : g.k;
+    int64_t br = g.trans_b ? g.n : g.k, bc = g.trans_b ? g.k : g.n;
+    REQUIRE(args.env(), g.lda >= std::max<int64_t>(ac, 1) && g.ldb >= std::max<int64_t>(bc, 1) &&
+                            g.ldc >= std::max<int64_t>(g.n, 1),
+            "gemm: a leading dimension is smaller than its row");
+    require_extent(args, 6, a, matrix_extent(ar, ac, g.lda, g.batch, g.stride_a));
+    require_extent(args, 9, b, matrix_extent(br, bc, g.ldb, g.batch, g.stride_b));
+    require_extent(args, 13, c, matrix_extent(g.m, g.n, g.ldc, g.batch, g.stride_c));
+    dispatch::gemm(c.device(), c.dtype(), g, a.data(), b.data(), c.data());
+    return args.env().Undefined();
+  });
+}
+
+// random(kind, out, numel, seed, offset, p1, p2)
+Napi::Value Random(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    Args args(info, "random", 7);
+    int64_t kind = args.integer(0);
+    REQUIRE(args.env(), kind < static_cast<int64_t>(RandomKind::kCount), "random: unknown kind");
+    Storage& out = args.storage(1);
+    int64_t n = args.integer(2);
+    require_extent(args, 1, out, n);
+    REQUIRE_TYPE(args.env(), dtype_is_float(out.dtype()) || kRandomIntegerOk[kind],
+                 std::string("random: this distribution needs a floating-point dtype, got ") +
+                     dtype_name(out.dtype()));
+    uint64_t seed = static_cast<uint64_t>(args.integer(3));
+    uint64_t offset = static_cast<uint64_t>(args.integer(4));
+    dispatch::random(out.device(), out.dtype(), static_cast<RandomKind>(kind), out.data(), n, seed,
+                     offset, args.number(5), args.number(6));
+    return args.env().Undefined();
+  });
+}
+
+Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    Args args(info, "setNumThreads", 1);
+    cpu::set_num_threads(static_cast<int>(args.integer(0, 1)));
+    return args.env().Undefined();
+  });
+}
+
+Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), cpu::get_num_threads());
+}
+
+Napi::Object counters(Napi::Env env, Device d) {
+  MemoryCounters& c = memory_counters(d);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("bytes", static_cast<double>(c.bytes.load()));
+  o.Set("storages", static_cast<double>(c.count.load()));
+  o.Set("peakBytes", static_cast<double>(c.peak.load()));
+  return o;
+}
+
+Napi::Value Memory(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  Napi::Object cpu_o = counters(env, Device::kCpu);
+  CacheStats cs = cpu_cache_stats();
+  cpu_o.Set("cachedBytes", static_cast<double>(cs.cached_bytes));
+  o.Set("cpu", cpu_o);
+  o.Set("cuda", counters(env, Device::kCuda));
+  return o;
+}
+
+Napi::Value EmptyCache(const Napi::CallbackInfo& info) {
+  cpu_cache_empty();
+  return info.Env().Undefined();
+}
+
+Napi::Value CpuInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const cpu::CpuFeatures& f = cpu::cpu_features();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("isa", cpu::isa_kernels().name);
+  Napi::Object feats = Napi::Object::New(env);
+  feats.Set("avx2", f.avx2);
+  feats.Set("fma", f.fma);
+  feats.Set("f16c", f.f16c);
+  feats.Set("avx512f", f.avx512f);
+  feats.Set("avx512bw", f.avx512bw);
+  feats.Set("avx512vl", f.avx512vl);
+  feats.Set("avx512dq", f.avx512dq);
+  feats.Set("avx512bf16", f.avx512bf16);
+  feats.Set("avx512fp16", f.avx512fp16);
+  feats.Set("amxBf16", f.amx_bf16);
+  o.Set("features", feats);
+  return o;
+}
+
+Napi::Value SelectIsa(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    Args args(info, "selectIsa", 1);
+    REQUIRE_TYPE(args.env(), info[0].IsString(), "selectIsa: expected a name");
+    return Napi::Boolean::New(args.env(), cpu::select_isa(info[0].As<Napi::String>().Utf8Value()));
+  });
+}
+
+Napi::Value CudaStatus(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("available", cuda::available());
+    o.Set("deviceCount", cuda::device_count());
+    o.Set("status", cuda::status());
+    return o;
+  });
+}
+
+}  // namespace
+
+void register_bindings(Napi::Env env, Napi::Object exports) {
+  exports.Set("upload", Napi::Function::New<Upload>(env, "upload"));
+  exports.Set("download", Napi::Function::New<Download>(env, "download"));
+  exports.Set("fill", Napi::Function::New<Fill>(env, "fill"));
+  exports.Set("cast", Napi::Function::New<Cast>(env, "cast"));
+  exports.Set("transfer", Napi::Function::New<Transfer>(env, "transfer"));
+  exports.Set("unary", Napi::Function::New<Unary>(env, "unary"));
+  exports.Set("binary", Napi::Function::New<Binary>(env, "binary"));
+  exports.Set("compare", Napi::Function::New<Compare>(env, "compare"));
+  exports.Set("where", Napi::Function::New<Where>(env, "where"));
+  exports.Set("copy", Napi::Function::New<Copy>(env, "copy"));
+  exports.Set("tri", Napi::Function::New<Tri>(env, "tri"));
+  exports.Set("indexSelect", Napi::Function::New<IndexSelect>(env, "indexSelect"));
+  exports.Set("gather", Napi::Function::New<Gather>(env, "gather"));
+  exports.Set("scatterAdd", Napi::Function::New<ScatterAdd>(env, "scatterAdd"));
+  exports.Set("reduce", Napi::Function::New<Reduce>(env, "reduce"));
+  exports.Set("softmax", Napi::Function::New<Softmax>(env, "softmax"));
+  exports.Set("gemm", Napi::Function::New<Gemm>(env, "gemm"));
+  exports.Set("random", Napi::Function::New<Random>(env, "random"));
+  exports.Set("setNumThreads", Napi::Function::New<SetNumThreads>(env, "setNumThreads"));
+  exports.Set("getNumThreads", Napi::Function::New<GetNumThreads>(env, "getNumThreads"));
+  exports.Set("memory", Napi::Function::New<Memory>(env, "memory"));
+  exports.Set("emptyCache", Napi::Function::New<EmptyCache>(env, "emptyCache"));
+  exports.Set("cpuInfo", Napi::Function::New<CpuInfo>(env, "cpuInfo"));
+  exports.Set("selectIsa", Napi::Function::New<SelectIsa>(env, "selectIsa"));
+  exports.Set("cudaStatus", Napi::Function::New<CudaStatus>(env, "cudaStatus"));
+}
+
+}  // namespace tg

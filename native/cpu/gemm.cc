@@ -1,0 +1,24 @@
+// The one GEMM entry: float and double go to the ISA-chosen loop nest; the other
+// dtypes use the portable one (half types compute in float).
+#include "../kernels.h"
+#include "instantiate.h"
+#include "isa.h"
+
+namespace tg::cpu {
+
+template <typename T>
+void gemm(const GemmArgs& g, const T* a, const T* b, T* c) {
+  if constexpr (std::is_same_v<T, float>) {
+    isa_kernels().sgemm(g, a, b, c);
+  } else if constexpr (std::is_same_v<T, double>) {
+    isa_kernels().dgemm(g, a, b, c);
+  } else {
+    generic::gemm<T>(g, a, b, c);
+  }
+}
+
+#define TG_INST(T) template void gemm<T>(const GemmArgs&, const T*, const T*, T*);
+TG_FOR_ALL_TYPES(TG_INST)
+#undef TG_INST
+
+}  // namespace tg::cpu

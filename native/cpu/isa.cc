@@ -1,0 +1,68 @@
+#include "isa.h"
+
+namespace tg::cpu {
+
+namespace {
+
+CpuFeatures detect() {
+  CpuFeatures f;
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  f.avx2 = __builtin_cpu_supports("avx2");
+  f.fma = __builtin_cpu_supports("fma");
+  f.avx512f = __builtin_cpu_supports("avx512f");
+  f.avx512bw = __builtin_cpu_supports("avx512bw");
+  f.avx512vl = __builtin_cpu_supports("avx512vl");
+  f.avx512dq = __builtin_cpu_supports("avx512dq");
+  unsigned eax, ebx, ecx, edx;
+  __asm__ volatile("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(1), "c"(0));
+  f.f16c = (ecx >> 29) & 1;
+  __asm__ volatile("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(7), "c"(0));
+  f.avx512fp16 = (edx >> 23) & 1;
+  f.amx_bf16 = (edx >> 22) & 1;
+  __asm__ volatile("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(7), "c"(1));
+  f.avx512bf16 = (eax >> 5) & 1;
+#endif
+  return f;
+}
+
+const IsaKernels kGeneric = {"generic", generic::gemm<float>, generic::gemm<double>};
+const IsaKernels kAvx2 = {"avx2", avx2::gemm<float>, avx2::gemm<double>};
+const IsaKernels kAvx512 = {"avx512", avx512::gemm<float>, avx512::gemm<double>};
+
+bool has_avx512(const CpuFeatures& f) {
+  return f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.fma && f.f16c;
+}
+bool has_avx2(const CpuFeatures& f) { return f.avx2 && f.fma && f.f16c; }
+
+const IsaKernels* best() {
+  const CpuFeatures& f = cpu_features();
+  if (has_avx512(f)) return &kAvx512;
+  if (has_avx2(f)) return &kAvx2;
+  return &kGeneric;
+}
+
+const IsaKernels*& chosen() {
+  static const IsaKernels* k = best();
+  return k;
+}
+
+}  // namespace
+
+const CpuFeatures& cpu_features() {
+  static const CpuFeatures f = detect();
+  return f;
+}
+
+const IsaKernels& isa_kernels() { return *chosen(); }
+
+bool select_isa(const std::string& name) {
+  const CpuFeatures& f = cpu_features();
+  if (name == "generic") chosen() = &kGeneric;
+  else if (name == "avx2" && has_avx2(f)) chosen() = &kAvx2;
+  else if (name == "avx512" && has_avx512(f)) chosen() = &kAvx512;
+  else return false;
+  return true;
+}
+
+}  // namespace tg::cpu

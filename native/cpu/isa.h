@@ -1,0 +1,39 @@
+// CPU feature detection and the per-ISA kernel table, chosen once at load so one
+// binary runs on any x86-64 and uses the widest vector unit present.
+#pragma once
+#include <string>
+
+#include "../kernels.h"
+
+namespace tg::cpu {
+
+struct CpuFeatures {
+  bool avx2 = false, fma = false, f16c = false;
+  bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false;
+  bool avx512bf16 = false, avx512fp16 = false, amx_bf16 = false;
+};
+
+struct IsaKernels {
+  const char* name;  // "avx512", "avx2" or "generic"
+  void (*sgemm)(const GemmArgs&, const float*, const float*, float*);
+  void (*dgemm)(const GemmArgs&, const double*, const double*, double*);
+};
+
+const CpuFeatures& cpu_features();
+const IsaKernels& isa_kernels();
+// Overrides the choice (e.g. "generic") for tests; returns false for an ISA this CPU lacks.
+bool select_isa(const std::string& name);
+
+#define TG_ISA_DECLARE(ns)                                                        \
+  namespace ns {                                                                  \
+  template <typename T>                                                           \
+  void gemm(const GemmArgs& g, const T* a, const T* b, T* c);                     \
+  extern template void gemm<float>(const GemmArgs&, const float*, const float*, float*); \
+  extern template void gemm<double>(const GemmArgs&, const double*, const double*, double*); \
+  }
+TG_ISA_DECLARE(generic)
+TG_ISA_DECLARE(avx2)
+TG_ISA_DECLARE(avx512)
+#undef TG_ISA_DECLARE
+
+}  // namespace tg::cpu

@@ -1,0 +1,32 @@
+// THE device x dtype switch: each function picks the cpu:: kernel instance for a
+// dtype, or the cuda:: entry for a CUDA storage. Nothing else switches on dtype.
+#pragma once
+#include "kernels.h"
+
+namespace tg::dispatch {
+
+void fill(Device dev, DType t, void* out, int64_t n, double value);
+void cast(Device dev, DType src_t, const void* src, DType dst_t, void* dst, int64_t n);
+void unary(Device dev, DType t, UnaryOp op, const void* x, void* y, int64_t n, const UnaryParams& p);
+void binary(Device dev, DType t, BinaryOp op, const Iter& it, void* out, const void* a, const void* b);
+void compare(Device dev, DType t, CompareOp op, const Iter& it, void* out, const void* a,
+             const void* b);
+void where(Device dev, DType t, const Iter& it, void* out, const void* cond, const void* a,
+           const void* b);
+void copy_strided(Device dev, DType t, const Iter& it, void* dst, const void* src);
+void tri(Device dev, DType t, const void* src, void* dst, int64_t batch, int64_t rows, int64_t cols,
+         int64_t k, bool upper);
+void index_select(Device dev, DType t, const void* src, const int32_t* index, void* out,
+                  int64_t outer, int64_t src_dim, int64_t n_index, int64_t inner);
+void gather(Device dev, DType t, const IndexArgs& a, const void* src, const int32_t* index, void* out);
+void scatter_add(Device dev, DType t, const IndexArgs& a, void* out, const int32_t* index,
+                 const void* src);
+void reduce(Device dev, DType t, ReduceOp op, const void* x, void* y, int32_t* indices,
+            int64_t outer, int64_t r, int64_t inner);
+void softmax(Device dev, DType t, const void* x, void* y, int64_t outer, int64_t r, int64_t inner,
+             bool log);
+void gemm(Device dev, DType t, const GemmArgs& g, const void* a, const void* b, void* c);
+void random(Device dev, DType t, RandomKind kind, void* out, int64_t n, uint64_t seed,
+            uint64_t offset, double p1, double p2);
+
+}  // namespace tg::dispatch
