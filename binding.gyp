@@ -6,7 +6,7 @@
     "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-Wall", "-Wno-sign-compare", "-Wno-unused-function"],
     "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
     "cflags!": ["-fno-exceptions"],
-    "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+    "defines": ["NAPI_EXPERIMENTAL", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
     "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
     "xcode_settings": {
       "GCC_ENABLE_CPP_EXCEPTIONS": "YES",

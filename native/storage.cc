@@ -1,6 +1,6 @@
 #include "storage.h"
 
-#include <cstdlib>
+#include <memory>
 #include <string>
 
 #include "allocator.h"
@@ -11,6 +11,12 @@ namespace tg {
 namespace {
 const napi_type_tag kStorageTag = {0x7e4a1c2d5b8f4e01ULL, 0x93d2a6b1c0e7f853ULL};
 MemoryCounters g_cpu_counters, g_cuda_counters;
+
+Storage* unwrap_this(const Napi::CallbackInfo& info) {
+  Storage* s = Storage::Unwrap(info.This());
+  if (s == nullptr) throw Napi::TypeError::New(info.Env(), "Storage: method called on a non-Storage");
+  return s;
+}
 }  // namespace
 
 MemoryCounters& memory_counters(Device d) {
@@ -18,73 +24,67 @@ MemoryCounters& memory_counters(Device d) {
 }
 
 Napi::Function Storage::Init(Napi::Env env) {
-  return DefineClass(env, "Storage",
-                     {InstanceMethod<&Storage::Free>("free"),
-                      InstanceAccessor<&Storage::GetBytes>("bytes"),
-                      InstanceAccessor<&Storage::GetDisposed>("disposed")});
+  Napi::Function ctor = Napi::Function::New(env, Construct, "Storage");
+  Napi::Object proto = ctor.Get("prototype").As<Napi::Object>();
+  proto.DefineProperties({
+      Napi::PropertyDescriptor::Function(env, proto, "free", Free),
+      Napi::PropertyDescriptor::Accessor(env, proto, "bytes", GetBytes),
+      Napi::PropertyDescriptor::Accessor(env, proto, "disposed", GetDisposed),
+  });
+  return ctor;
 }
 
 Storage* Storage::Unwrap(const Napi::Value& v) {
   if (!v.IsObject()) return nullptr;
   Napi::Object o = v.As<Napi::Object>();
   if (!o.CheckTypeTag(&kStorageTag)) return nullptr;
-  return Napi::ObjectWrap<Storage>::Unwrap(o);
+  void* p = nullptr;
+  if (napi_unwrap(v.Env(), o, &p) != napi_ok) return nullptr;
+  return static_cast<Storage*>(p);
 }
 
 // new Storage(dtype, numel, device)
-Storage::Storage(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Storage>(info) {
-  Napi::Env env = info.Env();
-  info.This().As<Napi::Object>().TypeTag(&kStorageTag);
-  if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber()) {
-    Napi::TypeError::New(env, "Storage: expected (dtype, numel, device)").ThrowAsJavaScriptException();
-    return;
-  }
-  int code = info[0].As<Napi::Number>().Int32Value();
-  double numel = info[1].As<Napi::Number>().DoubleValue();
-  int device = info[2].As<Napi::Number>().Int32Value();
-  if (!dtype_valid(code)) {
-    Napi::TypeError::New(env, "Storage: unknown dtype code " + std::to_string(code))
-        .ThrowAsJavaScriptException();
-    return;
-  }
-  dtype_ = static_cast<DType>(code);
-  double bytes = numel * static_cast<double>(dtype_size(dtype_));
-  if (!(numel >= 0) || numel != static_cast<double>(static_cast<int64_t>(numel)) || bytes > 9.0e15) {
-    Napi::RangeError::New(env, "Storage: invalid element count " + std::to_string(numel))
-        .ThrowAsJavaScriptException();
-    return;
-  }
-  if (device != 0 && device != 1) {
-    Napi::TypeError::New(env, "Storage: unknown device code " + std::to_string(device))
-        .ThrowAsJavaScriptException();
-    return;
-  }
-  device_ = static_cast<Device>(device);
-  bytes_ = static_cast<size_t>(bytes);
-  try {
-    data_ = device_alloc(device_, bytes_);
-  } catch (const std::bad_alloc&) {
-    Napi::RangeError::New(env, "Storage: cannot allocate " + std::to_string(bytes_) +
-                                   " bytes of " + (device_ == Device::kCuda ? "CUDA" : "CPU") +
-                                   " memory")
-        .ThrowAsJavaScriptException();
-    bytes_ = 0;
-    return;
-  } catch (const std::exception& e) {
-    Napi::Error::New(env, e.what()).ThrowAsJavaScriptException();
-    bytes_ = 0;
-    return;
-  }
-  MemoryCounters& c = memory_counters(device_);
-  int64_t now = c.bytes += static_cast<int64_t>(bytes_);
-  c.count += 1;
-  int64_t peak = c.peak.load();
-  while (now > peak && !c.peak.compare_exchange_weak(peak, now)) {
-  }
-  if (device_ == Device::kCpu) {
-    accounted_ = bytes_;
-    Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(accounted_));
-  }
+Napi::Value Storage::Construct(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    REQUIRE_TYPE(env, info.IsConstructCall(), "Storage: use new Storage(dtype, numel, device)");
+    Args args(info, "Storage", 3);
+    int64_t code = args.integer(0);
+    REQUIRE_TYPE(env, dtype_valid(static_cast<int>(code)), "Storage: unknown dtype code " + std::to_string(code));
+    int64_t numel = args.integer(1);
+    int64_t device = args.integer(2);
+    REQUIRE_TYPE(env, device == 0 || device == 1, "Storage: unknown device code " + std::to_string(device));
+    auto s = std::make_unique<Storage>();
+    s->dtype_ = static_cast<DType>(code);
+    s->device_ = static_cast<Device>(device);
+    double bytes = static_cast<double>(numel) * static_cast<double>(dtype_size(s->dtype_));
+    REQUIRE(env, bytes <= 9.0e15, "Storage: invalid element count " + std::to_string(numel));
+    s->bytes_ = static_cast<size_t>(bytes);
+    try {
+      s->data_ = device_alloc(s->device_, s->bytes_);
+    } catch (const std::bad_alloc&) {
+      throw Napi::RangeError::New(env, "Storage: cannot allocate " + std::to_string(s->bytes_) + " bytes of " +
+                                           (s->device_ == Device::kCuda ? "CUDA" : "CPU") + " memory");
+    }
+    MemoryCounters& c = memory_counters(s->device_);
+    int64_t now = c.bytes += static_cast<int64_t>(s->bytes_);
+    c.count += 1;
+    int64_t peak = c.peak.load();
+    while (now > peak && !c.peak.compare_exchange_weak(peak, now)) {
+    }
+    Napi::Object self = info.This().As<Napi::Object>();
+    self.TypeTag(&kStorageTag);
+    if (napi_wrap(env, self, s.get(), Finalize, nullptr, nullptr) != napi_ok) {
+      s->release();
+      throw Napi::Error::New(env, "Storage: napi_wrap failed");
+    }
+    Storage* raw = s.release();
+    if (raw->device_ == Device::kCpu) {
+      raw->accounted_ = static_cast<int64_t>(raw->bytes_);
+      Napi::MemoryManagement::AdjustExternalMemory(env, raw->accounted_);
+    }
+    return self;
+  });
 }
 
 void Storage::release() {
@@ -96,30 +96,39 @@ void Storage::release() {
   c.count -= 1;
 }
 
-void Storage::Finalize(Napi::Env env) {
-  if (accounted_ != 0) {
-    Napi::MemoryManagement::AdjustExternalMemory(env, -static_cast<int64_t>(accounted_));
-    accounted_ = 0;
+// Runs inside GC: only frees memory and touches no JS state (a basic finalizer).
+void Storage::Finalize(node_api_basic_env env, void* data, void*) {
+  Storage* s = static_cast<Storage*>(data);
+  s->release();
+  if (s->accounted_ != 0) {
+    int64_t unused;
+    napi_adjust_external_memory(env, -s->accounted_, &unused);
   }
+  delete s;
 }
 
-Storage::~Storage() { release(); }
-
 Napi::Value Storage::Free(const Napi::CallbackInfo& info) {
-  release();
-  if (accounted_ != 0) {
-    Napi::MemoryManagement::AdjustExternalMemory(info.Env(), -static_cast<int64_t>(accounted_));
-    accounted_ = 0;
-  }
-  return info.Env().Undefined();
+  return guard(info.Env(), [&]() -> Napi::Value {
+    Storage* s = unwrap_this(info);
+    s->release();
+    if (s->accounted_ != 0) {
+      Napi::MemoryManagement::AdjustExternalMemory(info.Env(), -s->accounted_);
+      s->accounted_ = 0;
+    }
+    return info.Env().Undefined();
+  });
 }
 
 Napi::Value Storage::GetBytes(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(bytes_));
+  return guard(info.Env(), [&]() -> Napi::Value {
+    return Napi::Number::New(info.Env(), static_cast<double>(unwrap_this(info)->bytes_));
+  });
 }
 
 Napi::Value Storage::GetDisposed(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), data_ == nullptr);
+  return guard(info.Env(), [&]() -> Napi::Value {
+    return Napi::Boolean::New(info.Env(), unwrap_this(info)->data_ == nullptr);
+  });
 }
 
 }  // namespace tg

@@ -1,6 +1,8 @@
-// Storage: one block of tensor memory (CPU: 64-byte aligned; CUDA: from the
-// caching allocator). Freed by dispose() at once, or by the GC finalizer, which
-// also returns the bytes to V8's external-memory account.
+// Storage: one block of tensor memory (CPU: 64-byte aligned from the block cache;
+// CUDA: from the caching allocator). Freed by free() (tensor.dispose()) at once, or
+// by a finalizer that runs synchronously inside V8's GC, so a training loop that
+// never yields to the event loop still gets its memory back. That is why this
+// class wraps with raw napi_wrap and a basic finalizer rather than ObjectWrap.
 #pragma once
 #include <napi.h>
 
@@ -18,15 +20,12 @@ struct MemoryCounters {
 };
 MemoryCounters& memory_counters(Device d);
 
-class Storage : public Napi::ObjectWrap<Storage> {
+class Storage {
  public:
+  // The JS class: new Storage(dtype, numel, device), with free(), bytes, disposed.
   static Napi::Function Init(Napi::Env env);
   // Unwraps v only if it really is a Storage (type-tagged), else returns nullptr.
   static Storage* Unwrap(const Napi::Value& v);
-
-  explicit Storage(const Napi::CallbackInfo& info);
-  ~Storage() override;
-  void Finalize(Napi::Env env) override;
 
   void* data() const { return data_; }
   size_t bytes() const { return bytes_; }
@@ -35,14 +34,16 @@ class Storage : public Napi::ObjectWrap<Storage> {
   Device device() const { return device_; }
 
  private:
-  Napi::Value Free(const Napi::CallbackInfo& info);
-  Napi::Value GetBytes(const Napi::CallbackInfo& info);
-  Napi::Value GetDisposed(const Napi::CallbackInfo& info);
+  static Napi::Value Construct(const Napi::CallbackInfo& info);
+  static Napi::Value Free(const Napi::CallbackInfo& info);
+  static Napi::Value GetBytes(const Napi::CallbackInfo& info);
+  static Napi::Value GetDisposed(const Napi::CallbackInfo& info);
+  static void Finalize(node_api_basic_env env, void* data, void* hint);
   void release();
 
   void* data_ = nullptr;
   size_t bytes_ = 0;
-  size_t accounted_ = 0;  // bytes still reported to V8 as external memory
+  int64_t accounted_ = 0;  // bytes still reported to V8 as external memory
   DType dtype_ = DType::k_float32;
   Device device_ = Device::kCpu;
 };
