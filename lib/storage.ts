@@ -11,12 +11,20 @@ import { formatShape, numel, type Shape } from './shape';
 
 export class StorageRef {
   refs = 1;
+  /** Kept here so checking for disposal needs no call into native code. */
+  freed = false;
   constructor(readonly native: NativeStorage) {}
 
   release(): void {
-    if (--this.refs === 0) this.native.free();
+    if (--this.refs === 0) {
+      this.native.free();
+      this.freed = true;
+    }
   }
 }
+
+// read once: os.totalmem() is a system call, too slow for every allocation
+const TOTAL_MEMORY = os.totalmem();
 
 function gib(bytes: number): string {
   return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
@@ -26,7 +34,7 @@ function gib(bytes: number): string {
 export function allocate(op: string, shape: Shape, dtype: DType, device: Device): StorageRef {
   const count = numel(shape);
   const bytes = count * itemSize(dtype);
-  const limit = device === 'cpu' ? os.totalmem() : Number.MAX_SAFE_INTEGER;
+  const limit = device === 'cpu' ? TOTAL_MEMORY : Number.MAX_SAFE_INTEGER;
   if (!Number.isSafeInteger(bytes) || bytes > limit) {
     throw new RangeError(
       `${op}: cannot allocate ${bytes} bytes for shape ${formatShape(shape)} of ${dtype}` +

@@ -55,7 +55,7 @@ export class Tensor {
 
   /** @internal */
   _storageRef(op: string): StorageRef {
-    if (this._ref === null || this._ref.native.disposed) {
+    if (this._ref === null || this._ref.freed) {
       throw new DisposedError(
         `${op}: the tensor was disposed and cannot be used (shape [${this.shape.join(',')}], ${this.dtype})`,
       );
@@ -81,7 +81,7 @@ export class Tensor {
   }
 
   get disposed(): boolean {
-    return this._ref === null || this._ref.native.disposed;
+    return this._ref === null || this._ref.freed;
   }
 
   /** Frees the native memory now (shared storage once its last user lets go). */
