@@ -51,7 +51,7 @@ export function formatTensor(t: Tensor): string {
     const sep = depth === 0 ? ', ' : ',' + '\n'.repeat(depth) + ' '.repeat(indent + dim + 1);
     return `[${parts.join(sep)}]`;
   };
-  const body = render(0, 0);
+  const body = t.numel === 0 ? '[]' : render(0, 0);
   const extras: string[] = [];
   if (t.numel === 0) extras.push(`size=(${t.shape.join(', ')})`);
   if (t.dtype !== 'float32' && t.dtype !== 'int32' && t.dtype !== 'bool') extras.push(`dtype=${t.dtype}`);

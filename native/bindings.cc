@@ -379,7 +379,8 @@ Napi::Value Gather(const Napi::CallbackInfo& info) {
     require_extent(args, 0, src, product(src_shape));
     require_extent(args, 1, index, n);
     require_extent(args, 2, out, n);
-    if (a.ndim > 0) require_indices(args, "gather", index, n, src_shape[a.dim], a.dim);
+    // a 0-d gather reads one element: its index must be 0
+    require_indices(args, "gather", index, n, a.ndim > 0 ? src_shape[a.dim] : 1, a.dim);
     dispatch::gather(src.device(), src.dtype(), a, src.data(), static_cast<const int32_t*>(index.data()),
                      out.data());
     return args.env().Undefined();
@@ -404,7 +405,7 @@ Napi::Value ScatterAdd(const Napi::CallbackInfo& info) {
     require_extent(args, 0, out, product(out_shape));
     require_extent(args, 1, index, n);
     require_extent(args, 2, src, product(src_shape));
-    if (a.ndim > 0) require_indices(args, "scatterAdd", index, n, out_shape[a.dim], a.dim);
+    require_indices(args, "scatterAdd", index, n, a.ndim > 0 ? out_shape[a.dim] : 1, a.dim);
     dispatch::scatter_add(out.device(), out.dtype(), a, out.data(),
                           static_cast<const int32_t*>(index.data()), src.data());
     return args.env().Undefined();

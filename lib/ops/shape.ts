@@ -93,9 +93,9 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
 
 export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
   checkTensor('transpose', 'input', x);
-  if (x.ndim < 2) return x;
   const a = normalizeDim('transpose', dim0, x.ndim, 'dim0');
   const b = normalizeDim('transpose', dim1, x.ndim, 'dim1');
+  if (x.ndim < 2) return x;
   const perm = x.shape.map((_, i) => i);
   [perm[a], perm[b]] = [perm[b], perm[a]];
   return permute(x, perm);
@@ -178,6 +178,7 @@ export function slice(x: Tensor, dim: number, start?: number | null, end?: numbe
 
 export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
   checkTensor('narrow', 'input', x);
+  if (x.ndim === 0) throw new RangeError('narrow: cannot narrow a 0-d tensor');
   const d = normalizeDim('narrow', dim, x.ndim);
   const n = x.shape[d];
   checkInteger('narrow', 'start', start);
@@ -236,6 +237,7 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
 /** Pieces of `size` along dim (the last may be smaller), or of the listed sizes. */
 export function split(x: Tensor, sizeOrSections: number | readonly number[], dim = 0): Tensor[] {
   checkTensor('split', 'input', x);
+  if (x.ndim === 0) throw new RangeError('split: cannot split a 0-d tensor');
   const d = normalizeDim('split', dim, x.ndim);
   const n = x.shape[d];
   let sizes: number[];
@@ -260,6 +262,7 @@ export function split(x: Tensor, sizeOrSections: number | readonly number[], dim
 
 export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
   checkTensor('chunk', 'input', x);
+  if (x.ndim === 0) throw new RangeError('chunk: cannot chunk a 0-d tensor');
   checkInteger('chunk', 'chunks', chunks, 1);
   const d = normalizeDim('chunk', dim, x.ndim);
   return split(x, Math.max(1, Math.ceil(x.shape[d] / chunks)), d);
@@ -327,6 +330,7 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   if (index.ndim > 1) throw new RangeError(`indexSelect: index must be 0-d or 1-d, got shape ${formatShape(index.shape)}`);
   const d = normalizeDim('indexSelect', dim, x.ndim);
   const n = index.numel;
+  if (x.ndim === 0 && n !== 1) throw new RangeError(`indexSelect: a 0-d input takes exactly one index, got ${n}`);
   const srcDim = x.ndim === 0 ? 1 : x.shape[d];
   const shape = x.ndim === 0 ? [] : x.shape.map((s, i) => (i === d ? n : s));
   const out = Tensor._empty('indexSelect', shape, x.dtype, x.device);
@@ -337,6 +341,11 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
     const full = expand(reshape(index, along), g.shape);
     return [scatterAdd(zerosLike(x), d, full, g)];
   });
+}
+
+/** 0-d operands go to the native gather/scatter as [1], so their index value is range-checked too. */
+function atLeast1d(shape: Shape): Shape {
+  return shape.length === 0 ? [1] : shape;
 }
 
 function checkGatherShapes(op: string, x: Tensor, d: number, index: Tensor, other: Tensor | null): void {
@@ -361,7 +370,7 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   const d = normalizeDim('gather', dim, x.ndim);
   checkGatherShapes('gather', x, d, index, null);
   const out = Tensor._empty('gather', index.shape, x.dtype, x.device);
-  native.gather(x._s, index._s, out._s, d, index.shape, x.shape, index.shape);
+  native.gather(x._s, index._s, out._s, d, atLeast1d(index.shape), atLeast1d(x.shape), atLeast1d(index.shape));
   return record(out, 'gather', [x], (g) => [scatterAdd(zerosLike(x), d, index, g)]);
 }
 
@@ -376,7 +385,7 @@ export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): 
   if (src.ndim !== x.ndim) throw new RangeError(`scatterAdd: src has ${src.ndim} dims but input has ${x.ndim}`);
   checkGatherShapes('scatterAdd', x, d, index, src);
   const out = clone(x.detach());
-  native.scatterAdd(out._s, index._s, src._s, d, index.shape, src.shape, x.shape);
+  native.scatterAdd(out._s, index._s, src._s, d, atLeast1d(index.shape), atLeast1d(src.shape), atLeast1d(x.shape));
   return record(out, 'scatterAdd', [x, src], (g) => {
     const picked = gather(g, d, index);
     // src may be larger than index; its extra entries got no gradient
