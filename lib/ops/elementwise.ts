@@ -308,7 +308,8 @@ export function pow(a: Operand, exponent: Operand): Tensor {
   const o = operands('pow', a, exponent, ['input', 'exponent']);
   const y = binaryKernel('pow', 'pow', o);
   return record(y, 'pow', [o.a, o.b], (g) => [
-    o.a.requiresGrad ? reduceTo(mul(g, mul(o.b, pow(o.a, sub(o.b, 1)))), o.a.shape) : null,
+    // d/da a^b = b a^(b-1); 0 where b == 0 (else 0 * 0^-1 = NaN at a == 0), as PyTorch
+    o.a.requiresGrad ? reduceTo(mul(g, where(eq(o.b, 0), 0, mul(o.b, pow(o.a, sub(o.b, 1))))), o.a.shape) : null,
     // d/db a^b = a^b log a; PyTorch's convention makes it 0 where a == 0
     o.b.requiresGrad ? reduceTo(mul(g, where(eq(o.a, 0), 0, mul(y, log(o.a)))), o.b.shape) : null,
   ]);

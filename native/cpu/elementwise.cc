@@ -74,17 +74,17 @@ void cast(const S* src, D* dst, int64_t n) {
     for (int64_t i = b; i < e; ++i) {
       auto v = Compute<S>::load(src[i]);
       if constexpr (std::is_integral_v<compute_t<D>> && std::is_floating_point_v<decltype(v)>) {
+        double d = static_cast<double>(v);
+        if (std::is_same_v<D, boolean>) {  // NaN is true, as in PyTorch
+          dst[i] = Compute<D>::store(d != 0.0 ? 1 : 0);
+          continue;
+        }
         // NaN and out-of-range floats have no integer value; pin them instead of UB.
         if (!(v == v)) {
           dst[i] = Compute<D>::store(0);
           continue;
         }
         const double lo = -2147483648.0, hi = 2147483647.0;
-        double d = static_cast<double>(v);
-        if (std::is_same_v<D, boolean>) {
-          dst[i] = Compute<D>::store(d != 0.0 ? 1 : 0);
-          continue;
-        }
         d = d < lo ? lo : (d > hi ? hi : d);
         dst[i] = Compute<D>::store(static_cast<int64_t>(d));
       } else {
@@ -100,21 +100,30 @@ void unary(UnaryOp op, const T* x, T* y, int64_t n, const UnaryParams& p) {
   const C a = static_cast<C>(p.a), b = static_cast<C>(p.b);
   switch (op) {
     case UnaryOp::neg: return map_unary(x, y, n, [](C v) { return C(-v); });
-    case UnaryOp::abs: return map_unary(x, y, n, [](C v) { return v < C(0) ? C(-v) : v; });
+    case UnaryOp::abs:
+      // fabs clears the sign bit, so abs(-0.0) is +0.0 (a compare-and-negate keeps -0.0)
+      if constexpr (std::is_floating_point_v<C>) return map_unary(x, y, n, [](C v) { return std::fabs(v); });
+      else return map_unary(x, y, n, [](C v) { return v < C(0) ? C(-v) : v; });
     case UnaryOp::square: return map_unary(x, y, n, [](C v) { return C(v * v); });
     case UnaryOp::relu: return map_unary(x, y, n, [](C v) { return v < C(0) ? C(0) : v; });
     case UnaryOp::sign:
       return map_unary(x, y, n, [](C v) { return v > C(0) ? C(1) : (v < C(0) ? C(-1) : v); });
     case UnaryOp::clamp:
+      // min(max(v, lo), hi), as torch.clamp: when lo > hi every element becomes hi.
+      // Both compares are false for NaN, so NaN passes through.
       if constexpr (std::is_floating_point_v<C>) {
         const C lo = static_cast<C>(p.a), hi = static_cast<C>(p.b);
-        return map_unary(x, y, n, [=](C v) { return v < lo ? lo : (v > hi ? hi : v); });
+        return map_unary(x, y, n, [=](C v) {
+          C r = v < lo ? lo : v;
+          return r > hi ? hi : r;
+        });
       } else {
         // integer bounds: +-inf means no bound
         const double lo = p.a, hi = p.b;
         return map_unary(x, y, n, [=](C v) {
           double d = static_cast<double>(v);
-          return static_cast<C>(d < lo ? lo : (d > hi ? hi : d));
+          d = d < lo ? lo : d;
+          return static_cast<C>(d > hi ? hi : d);
         });
       }
     default: break;

@@ -18,6 +18,15 @@ void walk(const Iter& it, F&& fn) {
   const int64_t rows = it.numel() / len;
   int64_t inner[4] = {0, 0, 0, 0};
   for (int o = 0; o < it.nops; ++o) inner[o] = it.strides[o][nd - 1];
+  if (rows == 1) {
+    // one long row (the common contiguous case after dims merge): split the row itself
+    parallel_for(len, kParallelGrain, [&](int64_t b, int64_t e) {
+      int64_t off[4];
+      for (int o = 0; o < it.nops; ++o) off[o] = it.offset[o] + b * inner[o];
+      fn(off, e - b, inner);
+    });
+    return;
+  }
   parallel_for(rows, (kParallelGrain + len - 1) / len, [&](int64_t r0, int64_t r1) {
     int64_t idx[kMaxDims] = {0};
     int64_t off[4];
