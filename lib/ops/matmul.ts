@@ -26,11 +26,12 @@ function bmm(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
   const n = transB ? br : bc;
   const batch = Math.max(ba, bb);
   const out = Tensor._empty('matmul', [batch, m, n], a.dtype, a.device);
+  // leading dims of at least 1 even for an empty operand (BLAS's rule), so K = 0 gives zeros
   native.gemm(
     transA, transB, m, n, k, 1,
-    a._s, ac, ba === 1 ? 0 : ar * ac,
-    b._s, bc, bb === 1 ? 0 : br * bc,
-    0, out._s, n, m * n, batch,
+    a._s, Math.max(ac, 1), ba === 1 ? 0 : ar * ac,
+    b._s, Math.max(bc, 1), bb === 1 ? 0 : br * bc,
+    0, out._s, Math.max(n, 1), m * n, batch,
   );
   return record(out, 'matmul', [a, b], (g) => {
     // gradient w.r.t. op(A) is g op(B)^T, w.r.t. op(B) is op(A)^T g; transposed operands swap roles

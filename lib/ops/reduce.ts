@@ -125,10 +125,18 @@ export function prod(x: Tensor, dim?: Dims, options?: ReduceOptions): Tensor {
   });
 }
 
+/** max / min have no identity: a reduced dim must not be empty (kept dims may be, as in PyTorch). */
+function checkNonEmpty(op: string, x: Tensor, dims: readonly number[]): void {
+  const empty = dims.find((d) => x.shape[d] === 0);
+  if (empty !== undefined) {
+    throw new RangeError(`${op}: cannot reduce over dim ${empty} of size 0 (shape [${x.shape.join(',')}])`);
+  }
+}
+
 function extreme(op: 'max' | 'min', x: Tensor, dim: Dims, options?: ReduceOptions): Tensor {
   checkTensor(op, 'input', x);
   const dims = normalizeDims(op, dim, x.ndim);
-  if (x.numel === 0) throw new RangeError(`${op}: cannot reduce an empty tensor (shape [${x.shape.join(',')}])`);
+  checkNonEmpty(op, x, dims);
   const keepDim = keepDimOf(op, options);
   const y = reduceKernel(op, op, x, dims, keepDim);
   return record(y, op, [x], (g) => {
@@ -153,7 +161,7 @@ function extremeWithIndices(op: 'max' | 'min', opName: string, x: Tensor, dim: n
   checkTensor(opName, 'input', x);
   const d = normalizeDim(opName, dim, x.ndim);
   const dims = x.ndim === 0 ? [] : [d];
-  if (x.numel === 0) throw new RangeError(`${opName}: cannot reduce an empty tensor (shape [${x.shape.join(',')}])`);
+  checkNonEmpty(opName, x, dims);
   const keepDim = keepDimOf(opName, options);
   const indices = Tensor._empty(opName, reducedShape(x.shape, dims, keepDim), 'int32', x.device);
   const values = reduceKernel(opName, op, x, dims, keepDim, indices);
@@ -216,8 +224,10 @@ export function logSumExp(x: Tensor, dim?: Dims, options?: ReduceOptions): Tenso
   if (!isFloating(x.dtype)) x = cast(x, DEFAULT_FLOAT, 'logSumExp');
   const dims = normalizeDims('logSumExp', dim, x.ndim);
   const keepDim = keepDimOf('logSumExp', options);
-  const m = max(x.detach(), dims, { keepDim: true });
-  const shift = where(eq(abs(m), Infinity), 0, m); // all -inf (or an inf) must not turn into NaN
+  // the max shift keeps exp from overflowing; an empty reduction (log 0 = -inf) has none
+  const empty = dims.some((d) => x.shape[d] === 0);
+  const m = empty ? null : max(x.detach(), dims, { keepDim: true });
+  const shift = m === null ? 0 : where(eq(abs(m), Infinity), 0, m); // all -inf (or an inf) must not turn into NaN
   const s = log(sum(exp(sub(x, shift)), dims, { keepDim: true }));
   const y = add(s, shift);
   return keepDim ? y : reshape(y, reducedShape(x.shape, dims, false));
