@@ -18,7 +18,7 @@
     {
       "target_name": "tg_isa_avx2",
       "type": "static_library",
-      "sources": ["native/cpu/gemm_avx2.cc"],
+      "sources": ["native/cpu/gemm_avx2.cc", "native/cpu/conv_direct_avx2.cc"],
       "conditions": [
         ["target_arch=='x64'", {"cflags_cc": ["-mavx2", "-mfma", "-mf16c"]}]
       ]
@@ -26,7 +26,7 @@
     {
       "target_name": "tg_isa_avx512",
       "type": "static_library",
-      "sources": ["native/cpu/gemm_avx512.cc"],
+      "sources": ["native/cpu/gemm_avx512.cc", "native/cpu/conv_direct_avx512.cc"],
       "conditions": [
         ["target_arch=='x64'", {"cflags_cc": ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mfma", "-mf16c", "-mprefer-vector-width=512"]}]
       ]
@@ -48,7 +48,12 @@
         "native/cpu/reduce.cc",
         "native/cpu/gemm.cc",
         "native/cpu/gemm_generic.cc",
+        "native/cpu/gemm_plan.cc",
+        "native/cpu/gemm_scratch.cc",
+        "native/cpu/gemm_reference.cc",
         "native/cpu/random.cc",
+        "native/cpu/conv.cc",
+        "native/cpu/pool.cc",
         "cuda/stub.cc"
       ],
       "libraries": ["-lpthread"]

@@ -21,6 +21,9 @@ export type BinaryName = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'mi
 export type CompareName = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
 export type ReduceName = 'sum' | 'prod' | 'max' | 'min';
 export type RandomKind = 'uniform' | 'normal' | 'randint';
+export type GemmActivation = 'none' | 'relu' | 'gelu' | 'geluTanh';
+export type ConvKind = 'forward' | 'gradInput' | 'gradWeight' | 'gradBias';
+export type PoolKind = 'max' | 'maxBackward' | 'avg' | 'avgBackward' | 'adaptiveAvg' | 'adaptiveAvgBackward';
 
 type Ints = readonly number[];
 type S = NativeStorage;
@@ -40,6 +43,8 @@ export interface NativeAddon {
   compareOps: Record<CompareName, number>;
   reduceOps: Record<ReduceName, number>;
   randomKinds: Record<RandomKind, number>;
+  convKinds: Record<ConvKind, number>;
+  poolKinds: Record<PoolKind, number>;
   upload(dst: S, src: HostArray): void;
   download(src: S, numel: number): HostArray;
   fill(dst: S, numel: number, value: number): void;
@@ -56,12 +61,29 @@ export interface NativeAddon {
   scatterAdd(out: S, index: S, src: S, dim: number, indexShape: Ints, srcShape: Ints, outShape: Ints): void;
   reduce(op: number, x: S, y: S, indices: S | null, outer: number, r: number, inner: number): void;
   softmax(x: S, y: S, outer: number, r: number, inner: number, log: boolean): void;
+  /**
+   * C = act(alpha op(A) op(B) + beta C + bias) for each of `batch` matrices; bias (n values,
+   * C's dtype, shared by the batch) and act (a gemmActivations code) are optional.
+   */
   gemm(
     transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
     a: S, lda: number, strideA: number, b: S, ldb: number, strideB: number,
     beta: number, c: S, ldc: number, strideC: number, batch: number,
+    bias?: S | null, act?: number,
   ): void;
+  gemmActivations: Record<GemmActivation, number>;
   random(kind: number, out: S, numel: number, seed: number, offset: number, p1: number, p2: number): void;
+  /**
+   * forward: (x, w, bias | null, y); gradInput: (gy, w, null, gx); gradWeight: (x, gy, null, gw);
+   * gradBias: (gy, null, null, gb).
+   * geometry: [n, c, h, w, oc, kh, kw, oh, ow, strideH, strideW, padH, padW, dilationH, dilationW, groups].
+   */
+  conv2d(kind: number, a: S, b: S | null, bias: S | null, out: S, geometry: Ints): void;
+  /**
+   * max: (x, y, indices); maxBackward: (gy, gx, indices); the others: (src, dst, null).
+   * geometry: [planes, h, w, oh, ow, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW].
+   */
+  pool2d(kind: number, src: S, dst: S, indices: S | null, geometry: Ints, countIncludePad: boolean): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   memory(): { cpu: MemoryCounters & { cachedBytes: number }; cuda: MemoryCounters };

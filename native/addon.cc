@@ -28,6 +28,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   table("compareOps", {TG_COMPARE_OPS(TG_NAME)});
   table("reduceOps", {TG_REDUCE_OPS(TG_NAME)});
   table("randomKinds", {TG_RANDOM_KINDS(TG_NAME)});
+  table("convKinds", {TG_CONV_KINDS(TG_NAME)});
+  table("poolKinds", {TG_POOL_KINDS(TG_NAME)});
 #undef TG_NAME
   return exports;
 }

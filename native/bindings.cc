@@ -457,7 +457,9 @@ int64_t matrix_extent(int64_t rows, int64_t cols, int64_t ld, int64_t batch, int
   return (batch - 1) * stride + (rows - 1) * ld + cols;
 }
 
-// gemm(ta, tb, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batch)
+// gemm(ta, tb, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batch,
+//      bias?, activation?): bias (c's dtype, n values or null) and an activation code from
+//      gemmActivations are applied to C as it is stored
 Napi::Value Gemm(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value {
     Args args(info, "gemm", 17);
@@ -489,9 +491,29 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
     require_extent(args, 6, a, matrix_extent(ar, ac, g.lda, g.batch, g.stride_a));
     require_extent(args, 9, b, matrix_extent(br, bc, g.ldb, g.batch, g.stride_b));
     require_extent(args, 13, c, matrix_extent(g.m, g.n, g.ldc, g.batch, g.stride_c));
+    if (Storage* bias = args.optional_storage(17)) {
+      require_same(args, 17, *bias, c);
+      require_extent(args, 17, *bias, g.n);
+      g.bias = bias->data();
+    }
+    if (!info[18].IsUndefined() && !info[18].IsNull()) {
+      const int64_t act = args.integer(18);
+      REQUIRE(args.env(), act < static_cast<int64_t>(GemmAct::kCount), "gemm: unknown activation");
+      g.act = static_cast<GemmAct>(act);
+    }
     dispatch::gemm(c.device(), c.dtype(), g, a.data(), b.data(), c.data());
     return args.env().Undefined();
   });
+}
+
+// The activation codes gemm() takes, by name, so TypeScript does not repeat them.
+Napi::Object gemm_activations(Napi::Env env) {
+  Napi::Object t = Napi::Object::New(env);
+  int code = 0;
+#define TG_NAME(name) t.Set(#name, code++);
+  TG_GEMM_ACTIVATIONS(TG_NAME)
+#undef TG_NAME
+  return t;
 }
 
 // random(kind, out, numel, seed, offset, p1, p2)
@@ -510,6 +532,143 @@ Napi::Value Random(const Napi::CallbackInfo& info) {
     uint64_t offset = static_cast<uint64_t>(args.integer(4));
     dispatch::random(out.device(), out.dtype(), static_cast<RandomKind>(kind), out.data(), n, seed,
                      offset, args.number(5), args.number(6));
+    return args.env().Undefined();
+  });
+}
+
+// Reads a geometry array of `count` sizes, each in [0, 2^31): the kernels' index
+// arithmetic (i * stride + tap * dilation) then cannot overflow int64_t.
+Strides geometry(const Args& args, size_t i, size_t count) {
+  Strides g = args.ints(i);
+  require_rank(args, i, g, count);
+  for (int64_t v : g)
+    REQUIRE(args.env(), v >= 0 && v <= INT32_MAX, args.where(i) + " has a size outside [0, 2^31)");
+  return g;
+}
+
+// Elements of a contiguous block with these sizes; a product past 2^62 cannot fit
+// any storage, so it is refused before it could wrap around.
+int64_t block_extent(const Args& args, std::initializer_list<int64_t> dims) {
+  int64_t n = 1;
+  for (int64_t d : dims) {
+    REQUIRE(args.env(), d == 0 || n <= (int64_t(1) << 62) / d,
+            std::string(args.fn()) + ": sizes are too large");
+    n *= d;
+  }
+  return n;
+}
+
+void require_float(const Args& args, size_t i, const Storage& s) {
+  REQUIRE_TYPE(args.env(), s.dtype() == DType::k_float32 || s.dtype() == DType::k_float64,
+               args.where(i) + " must be float32 or float64, got " + dtype_name(s.dtype()));
+}
+
+// conv2d(kind, a, b, bias | null, out, [n, c, h, w, oc, kh, kw, oh, ow, strideH, strideW,
+//        padH, padW, dilationH, dilationW, groups])
+//   forward: (x, w, bias, y); gradInput: (gy, w, null, gx); gradWeight: (x, gy, null, gw);
+//   gradBias: (gy, null, null, gb)
+Napi::Value Conv2d(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    Args args(info, "conv2d", 6);
+    int64_t kind = args.integer(0);
+    REQUIRE(args.env(), kind < static_cast<int64_t>(ConvKind::kCount), "conv2d: unknown kind");
+    const auto k = static_cast<ConvKind>(kind);
+    Storage& a = args.storage(1);
+    // gradBias reads one operand; every other kind reads two
+    Storage& b = k == ConvKind::gradBias ? a : args.storage(2);
+    Storage* bias = args.optional_storage(3);
+    Storage& out = args.storage(4);
+    require_float(args, 4, out);
+    require_same(args, 1, a, out);
+    require_same(args, 2, b, out);
+    Strides g = geometry(args, 5, 16);
+    ConvArgs c;
+    c.n = g[0], c.c = g[1], c.h = g[2], c.w = g[3], c.oc = g[4], c.kh = g[5], c.kw = g[6];
+    c.oh = g[7], c.ow = g[8], c.stride_h = g[9], c.stride_w = g[10], c.pad_h = g[11];
+    c.pad_w = g[12], c.dil_h = g[13], c.dil_w = g[14], c.groups = g[15];
+    REQUIRE(args.env(), c.kh >= 1 && c.kw >= 1 && c.stride_h >= 1 && c.stride_w >= 1 &&
+                            c.dil_h >= 1 && c.dil_w >= 1 && c.groups >= 1,
+            "conv2d: kernel size, stride, dilation and groups must be positive");
+    REQUIRE(args.env(), c.c % c.groups == 0 && c.oc % c.groups == 0,
+            "conv2d: groups must divide the input and output channels");
+    const int64_t xn = block_extent(args, {c.n, c.c, c.h, c.w});
+    const int64_t wn = block_extent(args, {c.oc, c.c / c.groups, c.kh, c.kw});
+    const int64_t yn = block_extent(args, {c.n, c.oc, c.oh, c.ow});
+    REQUIRE(args.env(), bias == nullptr || k == ConvKind::forward,
+            "conv2d: only the forward kernel takes a bias");
+    if (bias) {
+      require_same(args, 3, *bias, out);
+      require_extent(args, 3, *bias, c.oc);
+    }
+    switch (k) {
+      case ConvKind::forward:
+        require_extent(args, 1, a, xn), require_extent(args, 2, b, wn), require_extent(args, 4, out, yn);
+        break;
+      case ConvKind::gradInput:
+        require_extent(args, 1, a, yn), require_extent(args, 2, b, wn), require_extent(args, 4, out, xn);
+        break;
+      case ConvKind::gradWeight:
+        require_extent(args, 1, a, xn), require_extent(args, 2, b, yn), require_extent(args, 4, out, wn);
+        break;
+      default:
+        require_extent(args, 1, a, yn), require_extent(args, 4, out, c.oc);
+        break;
+    }
+    dispatch::conv2d(out.device(), out.dtype(), k, c, a.data(), b.data(),
+                     bias ? bias->data() : nullptr, out.data());
+    return args.env().Undefined();
+  });
+}
+
+// pool2d(kind, src, dst, indices | null, [planes, h, w, oh, ow, kh, kw, strideH, strideW,
+//        padH, padW, dilationH, dilationW], countIncludePad)
+//   max: (x, y, indices out); maxBackward: (gy, gx, indices in); avg, adaptiveAvg: (x, y);
+//   avgBackward, adaptiveAvgBackward: (gy, gx). Adaptive kinds read planes, h, w, oh, ow.
+Napi::Value Pool2d(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    Args args(info, "pool2d", 6);
+    int64_t kind = args.integer(0);
+    REQUIRE(args.env(), kind < static_cast<int64_t>(PoolKind::kCount), "pool2d: unknown kind");
+    const auto k = static_cast<PoolKind>(kind);
+    Storage& src = args.storage(1);
+    Storage& dst = args.storage(2);
+    Storage* idx = args.optional_storage(3);
+    require_float(args, 2, dst);
+    require_same(args, 1, src, dst);
+    Strides g = geometry(args, 4, 13);
+    PoolArgs p;
+    p.planes = g[0], p.h = g[1], p.w = g[2], p.oh = g[3], p.ow = g[4], p.kh = g[5], p.kw = g[6];
+    p.stride_h = g[7], p.stride_w = g[8], p.pad_h = g[9], p.pad_w = g[10], p.dil_h = g[11];
+    p.dil_w = g[12];
+    p.count_include_pad = args.boolean(5);
+    REQUIRE(args.env(), p.kh >= 1 && p.kw >= 1 && p.stride_h >= 1 && p.stride_w >= 1 &&
+                            p.dil_h >= 1 && p.dil_w >= 1,
+            "pool2d: kernel size, stride and dilation must be positive");
+    const int64_t in = block_extent(args, {p.planes, p.h, p.w});
+    const int64_t outn = block_extent(args, {p.planes, p.oh, p.ow});
+    const bool backward = k == PoolKind::maxBackward || k == PoolKind::avgBackward ||
+                          k == PoolKind::adaptiveAvgBackward;
+    require_extent(args, 1, src, backward ? outn : in);
+    require_extent(args, 2, dst, backward ? in : outn);
+    const bool uses_indices = k == PoolKind::max || k == PoolKind::maxBackward;
+    REQUIRE(args.env(), (idx != nullptr) == uses_indices,
+            "pool2d: max pooling needs indices and the other kinds take none");
+    if (idx) {
+      REQUIRE_TYPE(args.env(), idx->dtype() == DType::k_int32 && idx->device() == dst.device(),
+                   "pool2d: indices must be int32 on the output's device");
+      require_extent(args, 3, *idx, outn);
+      if (k == PoolKind::maxBackward) {
+        // each index is a position in its own input plane, or -1 for none
+        const int32_t* ip = static_cast<const int32_t*>(idx->data());
+        const int64_t hw = p.h * p.w;
+        for (int64_t i = 0; i < outn; ++i)
+          REQUIRE(args.env(), ip[i] >= -1 && ip[i] < hw,
+                  "pool2d: index " + std::to_string(ip[i]) + " is out of range for a plane of " +
+                      std::to_string(hw) + " elements");
+      }
+    }
+    dispatch::pool2d(dst.device(), dst.dtype(), k, p, src.data(), dst.data(),
+                     idx ? static_cast<int32_t*>(idx->data()) : nullptr);
     return args.env().Undefined();
   });
 }
@@ -609,7 +768,10 @@ void register_bindings(Napi::Env env, Napi::Object exports) {
   exports.Set("reduce", Napi::Function::New<Reduce>(env, "reduce"));
   exports.Set("softmax", Napi::Function::New<Softmax>(env, "softmax"));
   exports.Set("gemm", Napi::Function::New<Gemm>(env, "gemm"));
+  exports.Set("gemmActivations", gemm_activations(env));
   exports.Set("random", Napi::Function::New<Random>(env, "random"));
+  exports.Set("conv2d", Napi::Function::New<Conv2d>(env, "conv2d"));
+  exports.Set("pool2d", Napi::Function::New<Pool2d>(env, "pool2d"));
   exports.Set("setNumThreads", Napi::Function::New<SetNumThreads>(env, "setNumThreads"));
   exports.Set("getNumThreads", Napi::Function::New<GetNumThreads>(env, "getNumThreads"));
   exports.Set("memory", Napi::Function::New<Memory>(env, "memory"));

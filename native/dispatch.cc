@@ -133,4 +133,47 @@ void random(Device dev, DType t, RandomKind kind, void* out, int64_t n, uint64_t
   TG_SWITCH_DTYPE(t, cpu::random<T>(kind, static_cast<T*>(out), n, seed, offset, p1, p2));
 }
 
+// Calls body with T bound to float or double; conv and pooling have no other kernels.
+#define TG_SWITCH_FLOAT(t, op, ...)                                    \
+  switch (t) {                                                         \
+    case DType::k_float32: { using T = float; __VA_ARGS__; break; }    \
+    case DType::k_float64: { using T = double; __VA_ARGS__; break; }   \
+    default: throw std::invalid_argument(std::string(op) + ": needs float32 or float64, got " + dtype_name(t)); \
+  }
+
+void conv2d(Device dev, DType t, ConvKind kind, const ConvArgs& args, const void* a, const void* b,
+            const void* bias, void* out) {
+  cuda_only_copies(dev, "conv2d");
+  TG_SWITCH_FLOAT(t, "conv2d", {
+    const T* pa = static_cast<const T*>(a);
+    const T* pb = static_cast<const T*>(b);
+    T* po = static_cast<T*>(out);
+    switch (kind) {
+      case ConvKind::forward: cpu::conv2d_forward<T>(args, pa, pb, static_cast<const T*>(bias), po); break;
+      case ConvKind::gradInput: cpu::conv2d_grad_input<T>(args, pa, pb, po); break;
+      case ConvKind::gradWeight: cpu::conv2d_grad_weight<T>(args, pa, pb, po); break;
+      case ConvKind::gradBias: cpu::conv2d_grad_bias<T>(args, pa, po); break;
+      default: throw std::invalid_argument("conv2d: unknown kind");
+    }
+  });
+}
+
+void pool2d(Device dev, DType t, PoolKind kind, const PoolArgs& args, const void* src, void* dst,
+            int32_t* indices) {
+  cuda_only_copies(dev, "pool2d");
+  TG_SWITCH_FLOAT(t, "pool2d", {
+    const T* ps = static_cast<const T*>(src);
+    T* pd = static_cast<T*>(dst);
+    switch (kind) {
+      case PoolKind::max: cpu::max_pool2d<T>(args, ps, pd, indices); break;
+      case PoolKind::maxBackward: cpu::max_pool2d_backward<T>(args, ps, indices, pd); break;
+      case PoolKind::avg: cpu::avg_pool2d<T>(args, ps, pd); break;
+      case PoolKind::avgBackward: cpu::avg_pool2d_backward<T>(args, ps, pd); break;
+      case PoolKind::adaptiveAvg: cpu::adaptive_avg_pool2d<T>(args, ps, pd); break;
+      case PoolKind::adaptiveAvgBackward: cpu::adaptive_avg_pool2d_backward<T>(args, ps, pd); break;
+      default: throw std::invalid_argument("pool2d: unknown kind");
+    }
+  });
+}
+
 }  // namespace tg::dispatch

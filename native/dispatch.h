@@ -28,5 +28,12 @@ void softmax(Device dev, DType t, const void* x, void* y, int64_t outer, int64_t
 void gemm(Device dev, DType t, const GemmArgs& g, const void* a, const void* b, void* c);
 void random(Device dev, DType t, RandomKind kind, void* out, int64_t n, uint64_t seed,
             uint64_t offset, double p1, double p2);
+// forward: (a, b, bias, out) = (x, w, bias or null, y); gradInput: (gy, w, -, gx);
+// gradWeight: (x, gy, -, gw); gradBias: (gy, -, -, gb)
+void conv2d(Device dev, DType t, ConvKind kind, const ConvArgs& args, const void* a, const void* b,
+            const void* bias, void* out);
+// indices: written by max, read by maxBackward, unused (null) otherwise
+void pool2d(Device dev, DType t, PoolKind kind, const PoolArgs& args, const void* src, void* dst,
+            int32_t* indices);
 
 }  // namespace tg::dispatch

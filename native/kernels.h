@@ -31,12 +31,29 @@ struct UnaryParams {
   double a = 0, b = 0;  // leakyRelu slope; elu alpha; softplus beta, threshold; clamp lo, hi
 };
 
+// Applied to each element of C as it is stored, after the bias.
+#define TG_GEMM_ACTIVATIONS(X) \
+  X(none)                      \
+  X(relu)                      \
+  X(gelu)     /* exact: 0.5 x (1 + erf(x / sqrt 2)) */ \
+  X(geluTanh) /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+enum class GemmAct : int {
+#define TG_NAME(name) name,
+  TG_GEMM_ACTIVATIONS(TG_NAME)
+#undef TG_NAME
+  kCount
+};
+
 struct GemmArgs {
   bool trans_a = false, trans_b = false;
   int64_t m = 0, n = 0, k = 0;
   double alpha = 1, beta = 0;
   int64_t lda = 0, ldb = 0, ldc = 0;
   int64_t batch = 1, stride_a = 0, stride_b = 0, stride_c = 0;
+  // Fused epilogue: C = act(alpha op(A) op(B) + beta C + bias), bias (C's dtype,
+  // length n, shared by every matrix of the batch) added per column, as in Linear.
+  const void* bias = nullptr;
+  GemmAct act = GemmAct::none;
 };
 
 // Gather/scatter along `dim` with an index tensor of shape index_shape
@@ -47,6 +64,27 @@ struct IndexArgs {
   int64_t index_shape[kMaxDims];
   int64_t src_strides[kMaxDims];
   int64_t out_strides[kMaxDims];
+};
+
+// 2-D convolution, NCHW: input (n, c, h, w), weight (oc, c / groups, kh, kw),
+// output (n, oc, oh, ow). Output position (i, j) reads input row i*stride_h -
+// pad_h + a*dil_h for a < kh (likewise columns); positions outside the input are 0.
+// Only pad_h/pad_w (top/left) enter the kernels: the bottom/right padding is
+// implied by oh/ow, so asymmetric padding ('same' with an even kernel) needs nothing more.
+struct ConvArgs {
+  int64_t n = 0, c = 0, h = 0, w = 0;
+  int64_t oc = 0, kh = 0, kw = 0, oh = 0, ow = 0;
+  int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dil_h = 1, dil_w = 1;
+  int64_t groups = 1;
+};
+
+// 2-D pooling over `planes` independent (h, w) planes into (oh, ow) planes. Windows
+// are clipped to the input, so any oh/ow is safe; ceil mode is just a larger oh/ow.
+// Adaptive pooling reads only planes, h, w, oh, ow.
+struct PoolArgs {
+  int64_t planes = 0, h = 0, w = 0, oh = 0, ow = 0;
+  int64_t kh = 1, kw = 1, stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dil_h = 1, dil_w = 1;
+  bool count_include_pad = true;  // average pooling: divide by the window incl. padding
 };
 
 namespace cpu {
@@ -81,7 +119,8 @@ void reduce(ReduceOp op, const T* x, T* y, int32_t* indices, int64_t outer, int6
 template <typename T>
 void softmax(const T* x, T* y, int64_t outer, int64_t r, int64_t inner, bool log);
 
-// C = alpha * op(A) op(B) + beta * C, batched with element strides between matrices.
+// C = act(alpha * op(A) op(B) + beta * C + bias), batched with element strides between
+// matrices (a stride of 0 shares one operand). beta == 0 never reads C.
 template <typename T>
 void gemm(const GemmArgs& g, const T* a, const T* b, T* c);
 
@@ -89,6 +128,33 @@ void gemm(const GemmArgs& g, const T* a, const T* b, T* c);
 template <typename T>
 void random(RandomKind kind, T* out, int64_t n, uint64_t seed, uint64_t offset, double p1,
             double p2);
+
+// Convolution over gemm<T> (conv.cc); float and double. gx and gw are overwritten.
+template <typename T>
+void conv2d_forward(const ConvArgs& a, const T* x, const T* w, const T* bias, T* y);
+template <typename T>
+void conv2d_grad_input(const ConvArgs& a, const T* gy, const T* w, T* gx);
+template <typename T>
+void conv2d_grad_weight(const ConvArgs& a, const T* x, const T* gy, T* gw);
+// gb[o] = sum of gy over images and positions of output channel o
+template <typename T>
+void conv2d_grad_bias(const ConvArgs& a, const T* gy, T* gb);
+
+// Pooling (pool.cc); float and double. Max-pool indices are positions in the input
+// plane (i*w + j), -1 for a window that holds no input element; backward kernels
+// overwrite gx.
+template <typename T>
+void max_pool2d(const PoolArgs& a, const T* x, T* y, int32_t* indices);
+template <typename T>
+void max_pool2d_backward(const PoolArgs& a, const T* gy, const int32_t* indices, T* gx);
+template <typename T>
+void avg_pool2d(const PoolArgs& a, const T* x, T* y);
+template <typename T>
+void avg_pool2d_backward(const PoolArgs& a, const T* gy, T* gx);
+template <typename T>
+void adaptive_avg_pool2d(const PoolArgs& a, const T* x, T* y);
+template <typename T>
+void adaptive_avg_pool2d_backward(const PoolArgs& a, const T* gy, T* gx);
 
 }  // namespace cpu
 

@@ -59,12 +59,29 @@ namespace tg {
   X(normal, 0)             \
   X(randint, 1)
 
+// Kernels of the conv2d and pool2d families (float and double only).
+#define TG_CONV_KINDS(X) \
+  X(forward, 0)          \
+  X(gradInput, 0)        \
+  X(gradWeight, 0)       \
+  X(gradBias, 0)
+
+#define TG_POOL_KINDS(X)       \
+  X(max, 0)                    \
+  X(maxBackward, 0)            \
+  X(avg, 0)                    \
+  X(avgBackward, 0)            \
+  X(adaptiveAvg, 0)            \
+  X(adaptiveAvgBackward, 0)
+
 #define TG_ENUM_ENTRY(name, ints) name,
 enum class UnaryOp : int { TG_UNARY_OPS(TG_ENUM_ENTRY) kCount };
 enum class BinaryOp : int { TG_BINARY_OPS(TG_ENUM_ENTRY) kCount };
 enum class CompareOp : int { TG_COMPARE_OPS(TG_ENUM_ENTRY) kCount };
 enum class ReduceOp : int { TG_REDUCE_OPS(TG_ENUM_ENTRY) kCount };
 enum class RandomKind : int { TG_RANDOM_KINDS(TG_ENUM_ENTRY) kCount };
+enum class ConvKind : int { TG_CONV_KINDS(TG_ENUM_ENTRY) kCount };
+enum class PoolKind : int { TG_POOL_KINDS(TG_ENUM_ENTRY) kCount };
 #undef TG_ENUM_ENTRY
 
 #define TG_INTS_ENTRY(name, ints) ints,

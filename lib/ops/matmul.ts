@@ -17,8 +17,9 @@ import { sum } from './reduce';
  * (B?, M, K) x (B?, K, N) -> (B, M, N) for 3-D operands whose batch is B or 1
  * (a batch of 1 is reused for every output matrix, stride 0). transA/transB read
  * an operand stored as (B, K, M) / (B, N, K). Differentiable, also to higher order.
+ * @internal for ops that need a transposed product without copying (linear).
  */
-function bmm(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
+export function bmm(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
   const [ba, ar, ac] = a.shape;
   const [bb, br, bc] = b.shape;
   const m = transA ? ac : ar;

@@ -1,10 +1,15 @@
-// The one GEMM entry: float and double go to the ISA-chosen loop nest; the other
-// dtypes use the portable one (half types compute in float).
+// The one GEMM entry: float and double go to the packed kernels of the ISA chosen
+// at load (isa.cc); the other dtypes use the portable reference loop.
 #include "../kernels.h"
 #include "instantiate.h"
 #include "isa.h"
 
 namespace tg::cpu {
+
+namespace reference {
+template <typename T>
+void gemm(const GemmArgs& g, const T* a, const T* b, T* c);
+}
 
 template <typename T>
 void gemm(const GemmArgs& g, const T* a, const T* b, T* c) {
@@ -13,7 +18,7 @@ void gemm(const GemmArgs& g, const T* a, const T* b, T* c) {
   } else if constexpr (std::is_same_v<T, double>) {
     isa_kernels().dgemm(g, a, b, c);
   } else {
-    generic::gemm<T>(g, a, b, c);
+    reference::gemm<T>(g, a, b, c);
   }
 }
 

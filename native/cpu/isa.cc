@@ -1,5 +1,8 @@
 #include "isa.h"
 
+#include <cstdlib>
+#include <string>
+
 namespace tg::cpu {
 
 namespace {
@@ -35,10 +38,22 @@ bool has_avx512(const CpuFeatures& f) {
 }
 bool has_avx2(const CpuFeatures& f) { return f.avx2 && f.fma && f.f16c; }
 
+// TENSORGRAD_ISA=generic|avx2|avx512 caps the choice (to test or time each path on
+// one machine); it never selects an ISA the CPU lacks. Other values are ignored.
+int isa_cap() {
+  const char* env = std::getenv("TENSORGRAD_ISA");
+  if (env == nullptr) return 2;
+  const std::string v(env);
+  if (v == "generic") return 0;
+  if (v == "avx2") return 1;
+  return 2;
+}
+
 const IsaKernels* best() {
   const CpuFeatures& f = cpu_features();
-  if (has_avx512(f)) return &kAvx512;
-  if (has_avx2(f)) return &kAvx2;
+  const int cap = isa_cap();
+  if (cap >= 2 && has_avx512(f)) return &kAvx512;
+  if (cap >= 1 && has_avx2(f)) return &kAvx2;
   return &kGeneric;
 }
 
