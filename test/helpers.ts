@@ -114,3 +114,12 @@ export function gradcheckShapes(
   );
   expect(tg.testing.gradcheck(fn, inputs, { atol: options.atol, rtol: options.rtol })).toBe(true);
 }
+
+const FEATURES = tg.cpuInfo().features;
+const HAS_AVX2 = FEATURES.avx2 && FEATURES.fma && FEATURES.f16c;
+/** Whether this CPU can run each ISA's kernels; cases for the others are skipped, and counted so. */
+export const CPU_RUNS: Readonly<Record<'generic' | 'avx2' | 'avx512', boolean>> = {
+  generic: true,
+  avx2: HAS_AVX2,
+  avx512: HAS_AVX2 && FEATURES.avx512f && FEATURES.avx512bw && FEATURES.avx512vl && FEATURES.avx512dq,
+};
