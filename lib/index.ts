@@ -40,6 +40,7 @@ export { conv1d, conv2d } from './ops/conv';
 export type { Conv1dOptions, Conv2dOptions } from './ops/conv';
 export { adaptiveAvgPool2d, avgPool2d, maxPool2d, maxPool2dWithIndices } from './ops/pool';
 export type { AvgPool2dOptions, MaxPool2dOptions, MaxPool2dResult } from './ops/pool';
+export * as nn from './nn';
 
 /** Threads of the native pool (default: all cores, or TENSORGRAD_NUM_THREADS). */
 export function setNumThreads(n: number): void {

@@ -2,16 +2,7 @@ import { describe, expect, test } from 'vitest';
 import * as os from 'node:os';
 import * as tg from '../lib/index';
 import { native } from '../lib/binding';
-
-/** Runs fn and returns what it threw, for asserting class and exact message. */
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected a throw');
-}
+import { thrown } from './helpers';
 
 function expectError(fn: () => unknown, cls: new (...a: never[]) => Error, message: string | RegExp): void {
   const e = thrown(fn);

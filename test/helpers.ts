@@ -123,3 +123,13 @@ export const CPU_RUNS: Readonly<Record<'generic' | 'avx2' | 'avx512', boolean>> 
   avx2: HAS_AVX2,
   avx512: HAS_AVX2 && FEATURES.avx512f && FEATURES.avx512bw && FEATURES.avx512vl && FEATURES.avx512dq,
 };
+
+/** Runs fn and returns what it threw, for asserting class and exact message. */
+export function thrown(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected a throw');
+}
