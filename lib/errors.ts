@@ -21,3 +21,6 @@ export class CudaUnavailableError extends TensorgradError {}
 
 /** A graph was used in a way autograd cannot follow (freed graph, no grad_fn). */
 export class AutogradError extends TensorgradError {}
+
+/** A file's bytes do not follow its format (safetensors, IDX, CSV); the message names the file and the problem. */
+export class CorruptFileError extends TensorgradError {}

@@ -41,6 +41,10 @@ export type { Conv1dOptions, Conv2dOptions } from './ops/conv';
 export { adaptiveAvgPool2d, avgPool2d, maxPool2d, maxPool2dWithIndices } from './ops/pool';
 export type { AvgPool2dOptions, MaxPool2dOptions, MaxPool2dResult } from './ops/pool';
 export * as nn from './nn';
+export * as data from './data';
+export { save, load, saveSync, loadSync } from './io';
+export type { Checkpoint, StateDict } from './io';
+export { CorruptFileError } from './errors';
 
 /** Threads of the native pool (default: all cores, or TENSORGRAD_NUM_THREADS). */
 export function setNumThreads(n: number): void {
