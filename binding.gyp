@@ -54,6 +54,7 @@
         "native/cpu/random.cc",
         "native/cpu/conv.cc",
         "native/cpu/pool.cc",
+        "native/cpu/optim.cc",
         "cuda/stub.cc"
       ],
       "libraries": ["-lpthread"]

@@ -24,6 +24,19 @@ export type RandomKind = 'uniform' | 'normal' | 'randint';
 export type GemmActivation = 'none' | 'relu' | 'gelu' | 'geluTanh';
 export type ConvKind = 'forward' | 'gradInput' | 'gradWeight' | 'gradBias';
 export type PoolKind = 'max' | 'maxBackward' | 'avg' | 'avgBackward' | 'adaptiveAvg' | 'adaptiveAvgBackward';
+export type OptimKind = 'sgd' | 'adam' | 'rmsprop' | 'adagrad';
+/** Entries of optimStep's hyperparameter vector; flags are 0 or 1. */
+export type OptimHyperName =
+  | 'lr' | 'weightDecay' | 'momentum' | 'dampening' | 'beta1' | 'beta2' | 'alpha' | 'eps' | 'lrDecay'
+  | 'invScale' | 'nesterov' | 'maximize' | 'decoupled' | 'amsgrad' | 'centered';
+
+/** The CPU features detected and the GEMM micro-kernels chosen at load. */
+export interface CpuInfo {
+  isa: string;
+  /** Register tile (rows, columns of C) of the micro-kernel per dtype. */
+  gemmTiles: { float32: [number, number]; float64: [number, number] };
+  features: Record<string, boolean>;
+}
 
 type Ints = readonly number[];
 type S = NativeStorage;
@@ -45,6 +58,9 @@ export interface NativeAddon {
   randomKinds: Record<RandomKind, number>;
   convKinds: Record<ConvKind, number>;
   poolKinds: Record<PoolKind, number>;
+  optimKinds: Record<OptimKind, number>;
+  /** The position of each hyperparameter in optimStep's `hyper` vector. */
+  optimHyper: Record<OptimHyperName, number>;
   upload(dst: S, src: HostArray): void;
   download(src: S, numel: number): HostArray;
   fill(dst: S, numel: number, value: number): void;
@@ -84,17 +100,31 @@ export interface NativeAddon {
    * geometry: [planes, h, w, oh, ow, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW].
    */
   pool2d(kind: number, src: S, dst: S, indices: S | null, geometry: Ints, countIncludePad: boolean): void;
+  /**
+   * One fused update of every parameter of a group, each in one pass over its memory.
+   * hyper: numbers at the positions of optimHyper. The arrays hold one entry per parameter
+   * (same dtype and device throughout); state slots per kind, null where unused:
+   * sgd [momentum buffer], adam [expAvg, expAvgSq, maxExpAvgSq], rmsprop [squareAvg,
+   * momentum buffer, gradAvg], adagrad [sum]. steps: this update's count, from 1 (SGD: 1 =
+   * new momentum buffer). foundInf: a float32 flag; when non-zero nothing is updated and
+   * the call returns false.
+   */
+  optimStep(
+    kind: number, hyper: readonly number[], params: readonly S[], grads: readonly S[],
+    state0: ReadonlyArray<S | null>, state1: ReadonlyArray<S | null>, state2: ReadonlyArray<S | null>,
+    numels: readonly number[], steps: readonly number[], foundInf: S | null,
+  ): boolean;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   memory(): { cpu: MemoryCounters & { cachedBytes: number }; cuda: MemoryCounters };
   emptyCache(): void;
-  cpuInfo(): { isa: string; features: Record<string, boolean> };
+  cpuInfo(): CpuInfo;
   selectIsa(name: string): boolean;
   cudaStatus(): { available: boolean; deviceCount: number; status: string };
 }
 
 /** The package root: the nearest folder upwards with tensorgrad's package.json. */
-function packageRoot(): string {
+export function packageRoot(): string {
   let dir = __dirname;
   for (;;) {
     const manifest = path.join(dir, 'package.json');
@@ -128,6 +158,13 @@ function loadError(root: string, cause: unknown): Error {
       '  - If you copied node_modules from another machine, reinstall on this one.',
     ].join('\n'),
   );
+}
+
+/** The addon file node-gyp-build picks: a prebuilt binary, else the one built from source. */
+export function addonPath(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const gypBuild = require('node-gyp-build') as { resolve(dir: string): string };
+  return gypBuild.resolve(packageRoot());
 }
 
 function load(): NativeAddon {

@@ -1,5 +1,5 @@
 /** tensorgrad: tensors, autograd and native kernels for TypeScript on Node.js. */
-import { native } from './binding';
+import { native, type CpuInfo } from './binding';
 import { checkInteger } from './check';
 import { cudaDeviceCount, cudaIsAvailable } from './device';
 import { gradcheck, GradcheckError } from './testing/gradcheck';
@@ -10,6 +10,7 @@ export type { DType, FloatDType } from './dtype';
 export { promoteTypes } from './dtype';
 export type { Device } from './device';
 export type { Shape } from './shape';
+export type { CpuInfo } from './binding';
 export { TensorgradError, DisposedError, DeviceMismatchError, CudaUnavailableError, AutogradError } from './errors';
 export { noGrad, enableGrad, isGradEnabled, grad } from './autograd';
 export type { BackwardOptions, GradOptions } from './autograd';
@@ -42,6 +43,7 @@ export { adaptiveAvgPool2d, avgPool2d, maxPool2d, maxPool2dWithIndices } from '.
 export type { AvgPool2dOptions, MaxPool2dOptions, MaxPool2dResult } from './ops/pool';
 export * as nn from './nn';
 export * as data from './data';
+export * as optim from './optim';
 export { save, load, saveSync, loadSync } from './io';
 export type { Checkpoint, StateDict } from './io';
 export { CorruptFileError } from './errors';
@@ -86,7 +88,7 @@ export function emptyCache(): void {
 }
 
 /** The CPU features detected and the kernel ISA chosen at load. */
-export function cpuInfo(): { isa: string; features: Record<string, boolean> } {
+export function cpuInfo(): CpuInfo {
   return native.cpuInfo();
 }
 

@@ -30,6 +30,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   table("randomKinds", {TG_RANDOM_KINDS(TG_NAME)});
   table("convKinds", {TG_CONV_KINDS(TG_NAME)});
   table("poolKinds", {TG_POOL_KINDS(TG_NAME)});
+  table("optimKinds", {TG_OPTIM_KINDS(TG_NAME)});
+  table("optimHyper", {TG_OPTIM_HYPER(TG_NAME)});
 #undef TG_NAME
   return exports;
 }

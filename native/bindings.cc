@@ -3,6 +3,7 @@
 #include "bindings.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -673,6 +674,158 @@ Napi::Value Pool2d(const Napi::CallbackInfo& info) {
   });
 }
 
+// Reads argument i as an array of `count` storages (count < 0: any length); entries
+// may be null where `nullable`.
+std::vector<Storage*> storage_list(const Napi::CallbackInfo& info, const Args& args, size_t i,
+                                   int64_t count, bool nullable) {
+  REQUIRE_TYPE(args.env(), info[i].IsArray(), args.where(i) + " must be an array of storages");
+  Napi::Array a = info[i].As<Napi::Array>();
+  REQUIRE(args.env(), count < 0 || a.Length() == static_cast<uint32_t>(count),
+          args.where(i) + " has " + std::to_string(a.Length()) + " entries, expected " +
+              std::to_string(count));
+  std::vector<Storage*> out(a.Length(), nullptr);
+  for (uint32_t k = 0; k < a.Length(); ++k) {
+    Napi::Value v = a.Get(k);
+    const std::string at = args.where(i) + "[" + std::to_string(k) + "]";
+    if (v.IsNull() || v.IsUndefined()) {
+      REQUIRE_TYPE(args.env(), nullable, at + " must be a Storage");
+      continue;
+    }
+    out[k] = Storage::Unwrap(v);
+    REQUIRE_TYPE(args.env(), out[k] != nullptr, at + " is not a Storage");
+    REQUIRE(args.env(), out[k]->data() != nullptr || out[k]->bytes() == 0,
+            at + " was freed (disposed tensor)");
+  }
+  return out;
+}
+
+// Reads argument i as an array of `count` integers >= lo.
+std::vector<int64_t> integer_list(const Napi::CallbackInfo& info, const Args& args, size_t i,
+                                  size_t count, int64_t lo) {
+  REQUIRE_TYPE(args.env(), info[i].IsArray(), args.where(i) + " must be an array of integers");
+  Napi::Array a = info[i].As<Napi::Array>();
+  REQUIRE(args.env(), a.Length() == count,
+          args.where(i) + " has " + std::to_string(a.Length()) + " entries, expected " +
+              std::to_string(count));
+  std::vector<int64_t> out(count);
+  for (uint32_t k = 0; k < count; ++k) {
+    Napi::Value v = a.Get(k);
+    REQUIRE_TYPE(args.env(), v.IsNumber(), args.where(i) + " must be an array of integers");
+    const double d = v.As<Napi::Number>().DoubleValue();
+    REQUIRE(args.env(), d == std::floor(d) && d >= static_cast<double>(lo) && d < 9.2e18,
+            args.where(i) + "[" + std::to_string(k) + "] must be an integer >= " + std::to_string(lo));
+    out[k] = static_cast<int64_t>(d);
+  }
+  return out;
+}
+
+// optimStep(kind, hyper, params, grads, state0, state1, state2, numels, steps, foundInf | null)
+//   -> true when the update ran, false when foundInf was set and it was skipped.
+//   hyper: numbers at the positions of optimHyper; the arrays hold one entry per
+//   parameter; state arrays hold null where a kind's slot is unused (see OptimTensor).
+Napi::Value OptimStep(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    Args args(info, "optimStep", 10);
+    Napi::Env env = args.env();
+    const int64_t kind = args.integer(0);
+    REQUIRE(env, kind < static_cast<int64_t>(OptimKind::kCount), "optimStep: unknown optimizer kind");
+    REQUIRE_TYPE(env, info[1].IsArray(), args.where(1) + " must be an array of numbers");
+    Napi::Array hv = info[1].As<Napi::Array>();
+    constexpr uint32_t kHyper = static_cast<uint32_t>(OptimHyper::kCount);
+    REQUIRE(env, hv.Length() == kHyper,
+            args.where(1) + " has " + std::to_string(hv.Length()) + " entries, expected " +
+                std::to_string(kHyper));
+    double h[kHyper];
+    for (uint32_t k = 0; k < kHyper; ++k) {
+      Napi::Value v = hv.Get(k);
+      REQUIRE_TYPE(env, v.IsNumber(), args.where(1) + " must be an array of numbers");
+      h[k] = v.As<Napi::Number>().DoubleValue();
+    }
+    auto hp = [&](OptimHyper which) { return h[static_cast<int>(which)]; };
+    OptimArgs a;
+    a.kind = static_cast<OptimKind>(kind);
+    a.lr = hp(OptimHyper::lr);
+    a.weight_decay = hp(OptimHyper::weightDecay);
+    a.momentum = hp(OptimHyper::momentum);
+    a.dampening = hp(OptimHyper::dampening);
+    a.beta1 = hp(OptimHyper::beta1);
+    a.beta2 = hp(OptimHyper::beta2);
+    a.alpha = hp(OptimHyper::alpha);
+    a.eps = hp(OptimHyper::eps);
+    a.lr_decay = hp(OptimHyper::lrDecay);
+    a.inv_scale = hp(OptimHyper::invScale);
+    a.nesterov = hp(OptimHyper::nesterov) != 0;
+    a.maximize = hp(OptimHyper::maximize) != 0;
+    a.decoupled = hp(OptimHyper::decoupled) != 0;
+    a.amsgrad = hp(OptimHyper::amsgrad) != 0;
+    a.centered = hp(OptimHyper::centered) != 0;
+
+    std::vector<Storage*> params = storage_list(info, args, 2, -1, false);
+    const int64_t n = static_cast<int64_t>(params.size());
+    std::vector<Storage*> grads = storage_list(info, args, 3, n, false);
+    std::vector<Storage*> state[3] = {storage_list(info, args, 4, n, true),
+                                      storage_list(info, args, 5, n, true),
+                                      storage_list(info, args, 6, n, true)};
+    std::vector<int64_t> numels = integer_list(info, args, 7, params.size(), 0);
+    std::vector<int64_t> steps = integer_list(info, args, 8, params.size(), 1);
+    Storage* found_inf = args.optional_storage(9);
+    if (n == 0) return Napi::Boolean::New(env, true);
+
+    // Which state slots each kind uses: 1 required, 0 must be null.
+    bool uses[3] = {false, false, false};
+    switch (a.kind) {
+      case OptimKind::sgd: uses[0] = a.momentum != 0; break;
+      case OptimKind::adam: uses[0] = uses[1] = true, uses[2] = a.amsgrad; break;
+      case OptimKind::rmsprop: uses[0] = true, uses[1] = a.momentum > 0, uses[2] = a.centered; break;
+      case OptimKind::adagrad: uses[0] = true; break;
+      default: break;
+    }
+    const Storage& ref = *params[0];
+    REQUIRE_TYPE(env, dtype_is_float(ref.dtype()),
+                 args.where(2) + "[0] must have a floating-point dtype, got " + dtype_name(ref.dtype()));
+    auto same = [&](size_t arg, int64_t k, const Storage& s) {
+      const std::string at = args.where(arg) + "[" + std::to_string(k) + "]";
+      REQUIRE_TYPE(env, s.dtype() == ref.dtype(),
+                   at + " has dtype " + dtype_name(s.dtype()) + ", expected " + dtype_name(ref.dtype()));
+      REQUIRE_TYPE(env, s.device() == ref.device(), at + " is on another device than argument 2[0]");
+      REQUIRE(env, numels[k] <= s.numel(),
+              at + " is too small: the update reads " + std::to_string(numels[k]) +
+                  " elements but it holds " + std::to_string(s.numel()));
+    };
+    std::vector<OptimTensor> tensors(n);
+    for (int64_t k = 0; k < n; ++k) {
+      same(2, k, *params[k]);
+      same(3, k, *grads[k]);
+      OptimTensor& t = tensors[k];
+      t.param = params[k]->data();
+      t.grad = grads[k]->data();
+      t.numel = numels[k];
+      t.step = steps[k];
+      for (int j = 0; j < 3; ++j) {
+        Storage* s = state[j][k];
+        REQUIRE(env, (s != nullptr) == uses[j],
+                args.where(4 + j) + "[" + std::to_string(k) + "] must be " +
+                    (uses[j] ? "a Storage: this update keeps state in it" : "null: this update keeps no state there"));
+        if (s == nullptr) continue;
+        same(4 + j, k, *s);
+        REQUIRE(env, s != params[k] && s != grads[k],
+                args.where(4 + j) + "[" + std::to_string(k) + "] aliases the parameter or its gradient");
+        t.state[j] = s->data();
+      }
+    }
+    if (found_inf) {
+      REQUIRE_TYPE(env, found_inf->dtype() == DType::k_float32 && found_inf->device() == ref.device(),
+                   args.where(9) + " must be a float32 storage on the parameters' device");
+      require_extent(args, 9, *found_inf, 1);
+      a.found_inf = static_cast<const float*>(found_inf->data());
+    }
+    dispatch::optim_step(ref.device(), ref.dtype(), a, tensors.data(), n);
+    // CPU only for now: a CUDA flag would be read back here (or the steps kept on the device)
+    const bool skipped = a.found_inf != nullptr && *a.found_inf != 0.0f;
+    return Napi::Boolean::New(env, !skipped);
+  });
+}
+
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value {
     Args args(info, "setNumThreads", 1);
@@ -715,6 +868,17 @@ Napi::Value CpuInfo(const Napi::CallbackInfo& info) {
   const cpu::CpuFeatures& f = cpu::cpu_features();
   Napi::Object o = Napi::Object::New(env);
   o.Set("isa", cpu::isa_kernels().name);
+  const cpu::GemmTiles tiles = cpu::isa_kernels().tiles();
+  auto tile = [&](int rows, int cols) {
+    Napi::Array a = Napi::Array::New(env, 2);
+    a.Set(0u, rows);
+    a.Set(1u, cols);
+    return a;
+  };
+  Napi::Object t = Napi::Object::New(env);
+  t.Set("float32", tile(tiles.f32_rows, tiles.f32_cols));
+  t.Set("float64", tile(tiles.f64_rows, tiles.f64_cols));
+  o.Set("gemmTiles", t);
   Napi::Object feats = Napi::Object::New(env);
   feats.Set("avx2", f.avx2);
   feats.Set("fma", f.fma);
@@ -772,6 +936,7 @@ void register_bindings(Napi::Env env, Napi::Object exports) {
   exports.Set("random", Napi::Function::New<Random>(env, "random"));
   exports.Set("conv2d", Napi::Function::New<Conv2d>(env, "conv2d"));
   exports.Set("pool2d", Napi::Function::New<Pool2d>(env, "pool2d"));
+  exports.Set("optimStep", Napi::Function::New<OptimStep>(env, "optimStep"));
   exports.Set("setNumThreads", Napi::Function::New<SetNumThreads>(env, "setNumThreads"));
   exports.Set("getNumThreads", Napi::Function::New<GetNumThreads>(env, "getNumThreads"));
   exports.Set("memory", Napi::Function::New<Memory>(env, "memory"));

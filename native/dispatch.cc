@@ -176,4 +176,15 @@ void pool2d(Device dev, DType t, PoolKind kind, const PoolArgs& args, const void
   });
 }
 
+void optim_step(Device dev, DType t, const OptimArgs& a, const OptimTensor* tensors, int64_t count) {
+  cuda_only_copies(dev, "optimStep");
+  switch (t) {
+    case DType::k_float32: return cpu::optim_step<float>(a, tensors, count);
+    case DType::k_float64: return cpu::optim_step<double>(a, tensors, count);
+    case DType::k_float16: return cpu::optim_step<half>(a, tensors, count);
+    case DType::k_bfloat16: return cpu::optim_step<bfloat16>(a, tensors, count);
+    default: throw std::invalid_argument(std::string("optimStep: needs a floating-point dtype, got ") + dtype_name(t));
+  }
+}
+
 }  // namespace tg::dispatch

@@ -87,6 +87,37 @@ struct PoolArgs {
   bool count_include_pad = true;  // average pooling: divide by the window incl. padding
 };
 
+// A fused optimizer update over one parameter group (see cpu/optim.cc for the rules).
+// Group hyperparameters are shared; each tensor brings its own step count.
+struct OptimArgs {
+  OptimKind kind = OptimKind::sgd;
+  double lr = 0, weight_decay = 0, momentum = 0, dampening = 0;
+  double beta1 = 0, beta2 = 0, alpha = 0, eps = 0, lr_decay = 0;
+  double inv_scale = 1;  // every gradient is multiplied by this (1 / loss scale)
+  bool nesterov = false, maximize = false;
+  bool decoupled = false;  // adam: weight decay on the parameter (AdamW)
+  bool amsgrad = false;    // adam: state[2] keeps the running max of the second moment
+  bool centered = false;   // rmsprop: state[2] keeps the gradient average
+  // One float32 flag (mixed precision): when non-zero the whole update is skipped.
+  const float* found_inf = nullptr;
+};
+
+// One parameter of the group: param, grad and state share dtype and hold numel
+// elements. state slots (null when unused):
+//   sgd:     [momentum buffer]
+//   adam:    [exp_avg, exp_avg_sq, max_exp_avg_sq (amsgrad)]
+//   rmsprop: [square_avg, momentum buffer (momentum > 0), grad_avg (centered)]
+//   adagrad: [sum]
+// step is this update's count, from 1: Adam's bias corrections, Adagrad's decayed
+// rate; for SGD, step 1 means the momentum buffer is new and starts as the gradient.
+struct OptimTensor {
+  void* param = nullptr;
+  const void* grad = nullptr;
+  void* state[3] = {nullptr, nullptr, nullptr};
+  int64_t numel = 0;
+  int64_t step = 1;
+};
+
 namespace cpu {
 
 template <typename T>
@@ -155,6 +186,11 @@ template <typename T>
 void adaptive_avg_pool2d(const PoolArgs& a, const T* x, T* y);
 template <typename T>
 void adaptive_avg_pool2d_backward(const PoolArgs& a, const T* gy, T* gx);
+
+// Updates every tensor of a group in one pass over each tensor's memory; the pool
+// shares the pieces of all tensors, so many small tensors still use every thread.
+template <typename T>
+void optim_step(const OptimArgs& a, const OptimTensor* tensors, int64_t count);
 
 }  // namespace cpu
 

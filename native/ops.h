@@ -74,6 +74,34 @@ namespace tg {
   X(adaptiveAvg, 0)            \
   X(adaptiveAvgBackward, 0)
 
+// Fused optimizer updates (cpu/optim.cc): one optimStep call updates every tensor
+// of a parameter group. The second column is unused (kept for the table helper).
+#define TG_OPTIM_KINDS(X) \
+  X(sgd, 0)               \
+  X(adam, 0)              \
+  X(rmsprop, 0)           \
+  X(adagrad, 0)
+
+// Positions in the hyperparameter vector optimStep takes; flags are 0 or 1. addon.cc
+// exports the positions by name (optimHyper), so TypeScript never repeats the order.
+// invScale multiplies every gradient (mixed precision passes 1 / loss scale).
+#define TG_OPTIM_HYPER(X) \
+  X(lr, 0)                \
+  X(weightDecay, 0)       \
+  X(momentum, 0)          \
+  X(dampening, 0)         \
+  X(beta1, 0)             \
+  X(beta2, 0)             \
+  X(alpha, 0)             \
+  X(eps, 0)               \
+  X(lrDecay, 0)           \
+  X(invScale, 0)          \
+  X(nesterov, 0)          \
+  X(maximize, 0)          \
+  X(decoupled, 0)         \
+  X(amsgrad, 0)           \
+  X(centered, 0)
+
 #define TG_ENUM_ENTRY(name, ints) name,
 enum class UnaryOp : int { TG_UNARY_OPS(TG_ENUM_ENTRY) kCount };
 enum class BinaryOp : int { TG_BINARY_OPS(TG_ENUM_ENTRY) kCount };
@@ -82,6 +110,8 @@ enum class ReduceOp : int { TG_REDUCE_OPS(TG_ENUM_ENTRY) kCount };
 enum class RandomKind : int { TG_RANDOM_KINDS(TG_ENUM_ENTRY) kCount };
 enum class ConvKind : int { TG_CONV_KINDS(TG_ENUM_ENTRY) kCount };
 enum class PoolKind : int { TG_POOL_KINDS(TG_ENUM_ENTRY) kCount };
+enum class OptimKind : int { TG_OPTIM_KINDS(TG_ENUM_ENTRY) kCount };
+enum class OptimHyper : int { TG_OPTIM_HYPER(TG_ENUM_ENTRY) kCount };
 #undef TG_ENUM_ENTRY
 
 #define TG_INTS_ENTRY(name, ints) ints,

@@ -13,8 +13,14 @@ struct CpuFeatures {
   bool avx512bf16 = false, avx512fp16 = false, amx_bf16 = false;
 };
 
+// Register tiles (rows x columns of C) of an ISA's GEMM micro-kernels, for reports.
+struct GemmTiles {
+  int f32_rows, f32_cols, f64_rows, f64_cols;
+};
+
 struct IsaKernels {
   const char* name;  // "avx512", "avx2" or "generic"
+  GemmTiles (*tiles)();
   void (*sgemm)(const GemmArgs&, const float*, const float*, float*);
   void (*dgemm)(const GemmArgs&, const double*, const double*, double*);
 };
@@ -30,6 +36,7 @@ bool select_isa(const std::string& name);
   void gemm(const GemmArgs& g, const T* a, const T* b, T* c);                     \
   extern template void gemm<float>(const GemmArgs&, const float*, const float*, float*); \
   extern template void gemm<double>(const GemmArgs&, const double*, const double*, double*); \
+  GemmTiles gemm_tiles();                                                         \
   }
 TG_ISA_DECLARE(generic)
 TG_ISA_DECLARE(avx2)

@@ -1,0 +1,193 @@
+// Fused optimizer updates. Each element is read once (parameter, gradient, state),
+// updated in registers and written once, where the same rule written with ops takes
+// five to eight passes over memory and as many temporaries. One call covers every
+// tensor of a parameter group: the tensors are cut into pieces of kPiece elements
+// and the pool shares the pieces, so a model of many small tensors still runs on
+// every thread and pays one call.
+//
+// The rules are torch.optim's single-tensor formulas (PyTorch 2.x), in Compute<T>
+// (float for float32 and both half types, double for float64):
+//   g = grad * inv_scale, negated when maximizing
+//   sgd:     g += wd p; buf = step == 1 ? g : momentum buf + (1 - dampening) g;
+//            g = nesterov ? g + momentum buf : buf; p -= lr g
+//   adam:    AdamW: p *= 1 - lr wd, else g += wd p; m = lerp(m, g, 1 - b1);
+//            v = b2 v + (1 - b2) g^2; vmax = max(vmax, v) (amsgrad);
+//            p -= lr / (1 - b1^t) m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+//   rmsprop: g += wd p; s = alpha s + (1 - alpha) g^2; ga = lerp(ga, g, 1 - alpha)
+//            (centered); avg = sqrt(s - ga^2 or s) + eps;
+//            momentum: buf = momentum buf + g / avg, p -= lr buf; else p -= lr g / avg
+//   adagrad: g += wd p; s += g^2; p -= lr / (1 + (t - 1) lr_decay) g / (sqrt(s) + eps)
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <vector>
+
+#include "../kernels.h"
+#include "instantiate.h"
+#include "threadpool.h"
+
+namespace tg::cpu {
+
+namespace {
+
+constexpr int64_t kPiece = 8192;        // elements of one piece of work
+constexpr int64_t kPiecesPerTask = 4;   // a thread takes at least this many pieces
+
+// torch's lerp: a + w (b - a) for w < 0.5, else b - (b - a) (1 - w)
+template <typename C>
+inline C lerp(C a, C b, C w) {
+  return w < C(0.5) ? a + w * (b - a) : b - (b - a) * (C(1) - w);
+}
+
+template <typename T>
+struct Ptrs {
+  T* p;
+  const T* g;
+  T* s0;
+  T* s1;
+  T* s2;
+  explicit Ptrs(const OptimTensor& t)
+      : p(static_cast<T*>(t.param)),
+        g(static_cast<const T*>(t.grad)),
+        s0(static_cast<T*>(t.state[0])),
+        s1(static_cast<T*>(t.state[1])),
+        s2(static_cast<T*>(t.state[2])) {}
+};
+
+template <typename T>
+void sgd(const OptimArgs& a, const OptimTensor& t, int64_t b, int64_t e) {
+  using L = Compute<T>;
+  using C = compute_t<T>;
+  Ptrs<T> x(t);
+  const C lr = static_cast<C>(a.lr), wd = static_cast<C>(a.weight_decay);
+  const C gs = static_cast<C>(a.maximize ? -a.inv_scale : a.inv_scale);
+  const C mom = static_cast<C>(a.momentum), keep = static_cast<C>(1 - a.dampening);
+  const bool first = t.step == 1, decay = a.weight_decay != 0;
+  for (int64_t i = b; i < e; ++i) {
+    const C p = L::load(x.p[i]);
+    C g = L::load(x.g[i]) * gs;
+    if (decay) g += wd * p;
+    if (x.s0) {
+      const C buf = first ? g : mom * L::load(x.s0[i]) + keep * g;
+      x.s0[i] = L::store(buf);
+      g = a.nesterov ? g + mom * buf : buf;
+    }
+    x.p[i] = L::store(p - lr * g);
+  }
+}
+
+template <typename T>
+void adam(const OptimArgs& a, const OptimTensor& t, int64_t b, int64_t e) {
+  using L = Compute<T>;
+  using C = compute_t<T>;
+  Ptrs<T> x(t);
+  const double step = static_cast<double>(t.step);
+  const C step_size = static_cast<C>(a.lr / (1 - std::pow(a.beta1, step)));
+  const C bc2_sqrt = static_cast<C>(std::sqrt(1 - std::pow(a.beta2, step)));
+  const C w1 = static_cast<C>(1 - a.beta1), b2 = static_cast<C>(a.beta2), w2 = static_cast<C>(1 - a.beta2);
+  const C eps = static_cast<C>(a.eps), wd = static_cast<C>(a.weight_decay);
+  const C shrink = static_cast<C>(1 - a.lr * a.weight_decay);
+  const C gs = static_cast<C>(a.maximize ? -a.inv_scale : a.inv_scale);
+  const bool decay = a.weight_decay != 0, decoupled = a.decoupled;
+  for (int64_t i = b; i < e; ++i) {
+    C p = L::load(x.p[i]);
+    C g = L::load(x.g[i]) * gs;
+    if (decay) {
+      if (decoupled) p *= shrink;
+      else g += wd * p;
+    }
+    const C m = lerp(L::load(x.s0[i]), g, w1);
+    C v = b2 * L::load(x.s1[i]) + w2 * g * g;
+    x.s0[i] = L::store(m);
+    x.s1[i] = L::store(v);
+    if (x.s2) {
+      v = std::max(L::load(x.s2[i]), v);
+      x.s2[i] = L::store(v);
+    }
+    x.p[i] = L::store(p - step_size * (m / (std::sqrt(v) / bc2_sqrt + eps)));
+  }
+}
+
+template <typename T>
+void rmsprop(const OptimArgs& a, const OptimTensor& t, int64_t b, int64_t e) {
+  using L = Compute<T>;
+  using C = compute_t<T>;
+  Ptrs<T> x(t);
+  const C lr = static_cast<C>(a.lr), wd = static_cast<C>(a.weight_decay);
+  const C alpha = static_cast<C>(a.alpha), w = static_cast<C>(1 - a.alpha);
+  const C eps = static_cast<C>(a.eps), mom = static_cast<C>(a.momentum);
+  const C gs = static_cast<C>(a.maximize ? -a.inv_scale : a.inv_scale);
+  const bool decay = a.weight_decay != 0;
+  for (int64_t i = b; i < e; ++i) {
+    const C p = L::load(x.p[i]);
+    C g = L::load(x.g[i]) * gs;
+    if (decay) g += wd * p;
+    const C sq = alpha * L::load(x.s0[i]) + w * g * g;
+    x.s0[i] = L::store(sq);
+    C var = sq;
+    if (x.s2) {
+      const C ga = lerp(L::load(x.s2[i]), g, w);
+      x.s2[i] = L::store(ga);
+      var = sq - ga * ga;
+    }
+    const C avg = std::sqrt(var) + eps;
+    if (x.s1) {
+      const C buf = mom * L::load(x.s1[i]) + g / avg;
+      x.s1[i] = L::store(buf);
+      x.p[i] = L::store(p - lr * buf);
+    } else {
+      x.p[i] = L::store(p - lr * (g / avg));
+    }
+  }
+}
+
+template <typename T>
+void adagrad(const OptimArgs& a, const OptimTensor& t, int64_t b, int64_t e) {
+  using L = Compute<T>;
+  using C = compute_t<T>;
+  Ptrs<T> x(t);
+  const C clr = static_cast<C>(a.lr / (1 + static_cast<double>(t.step - 1) * a.lr_decay));
+  const C wd = static_cast<C>(a.weight_decay), eps = static_cast<C>(a.eps);
+  const C gs = static_cast<C>(a.maximize ? -a.inv_scale : a.inv_scale);
+  const bool decay = a.weight_decay != 0;
+  for (int64_t i = b; i < e; ++i) {
+    const C p = L::load(x.p[i]);
+    C g = L::load(x.g[i]) * gs;
+    if (decay) g += wd * p;
+    const C s = L::load(x.s0[i]) + g * g;
+    x.s0[i] = L::store(s);
+    x.p[i] = L::store(p - clr * (g / (std::sqrt(s) + eps)));
+  }
+}
+
+struct Piece {
+  int64_t tensor, begin, end;
+};
+
+}  // namespace
+
+template <typename T>
+void optim_step(const OptimArgs& a, const OptimTensor* tensors, int64_t count) {
+  if (a.found_inf != nullptr && *a.found_inf != 0.0f) return;  // overflow: skip the whole update
+  void (*update)(const OptimArgs&, const OptimTensor&, int64_t, int64_t);
+  switch (a.kind) {
+    case OptimKind::sgd: update = sgd<T>; break;
+    case OptimKind::adam: update = adam<T>; break;
+    case OptimKind::rmsprop: update = rmsprop<T>; break;
+    case OptimKind::adagrad: update = adagrad<T>; break;
+    default: throw std::invalid_argument("optimStep: unknown optimizer kind");
+  }
+  std::vector<Piece> pieces;
+  for (int64_t k = 0; k < count; ++k)
+    for (int64_t b = 0; b < tensors[k].numel; b += kPiece)
+      pieces.push_back({k, b, std::min(tensors[k].numel, b + kPiece)});
+  parallel_for(static_cast<int64_t>(pieces.size()), kPiecesPerTask, [&](int64_t p0, int64_t p1) {
+    for (int64_t q = p0; q < p1; ++q) update(a, tensors[pieces[q].tensor], pieces[q].begin, pieces[q].end);
+  });
+}
+
+#define TG_INST(T) template void optim_step<T>(const OptimArgs&, const OptimTensor*, int64_t);
+TG_FOR_FLOAT_TYPES(TG_INST)
+#undef TG_INST
+
+}  // namespace tg::cpu
