@@ -39,18 +39,28 @@ struct Probe {
 const Probe& probe() {
   static const Probe p = [] {
     Probe r;
+    auto version = [](int v) { return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10); };
+    int driver = 0, runtime = 0;
+    cudaDriverGetVersion(&driver);  // 0 when no driver is installed
+    cudaRuntimeGetVersion(&runtime);
     cudaError_t err = cudaGetDeviceCount(&r.count);
     if (err != cudaSuccess) {
       r.count = 0;
-      r.status = std::string("no usable CUDA device: ") + cudaGetErrorString(err);
+      // the runtime answers "insufficient driver" both for an old driver and for none at all
+      if (driver == 0)
+        r.status = "no NVIDIA driver found (libcuda.so is not installed or not loadable)";
+      else if (err == cudaErrorInsufficientDriver)
+        r.status = "the NVIDIA driver supports CUDA " + version(driver) + ", older than this build's runtime " +
+                   version(runtime) + "; update the driver";
+      else if (err == cudaErrorNoDevice)
+        r.status = "no CUDA device found (driver for CUDA " + version(driver) + ")";
+      else
+        r.status = std::string("no usable CUDA device: ") + cudaGetErrorString(err);
       cudaGetLastError();
     } else if (r.count == 0) {
-      r.status = "no CUDA device found";
+      r.status = "no CUDA device found (driver for CUDA " + version(driver) + ")";
     } else {
-      int driver = 0;
-      cudaDriverGetVersion(&driver);
-      r.status = std::to_string(r.count) + " CUDA device(s), driver API " +
-                 std::to_string(driver / 1000) + "." + std::to_string((driver % 1000) / 10);
+      r.status = std::to_string(r.count) + " CUDA device(s), driver for CUDA " + version(driver);
     }
     return r;
   }();

@@ -13,13 +13,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { checkBoolean, checkOptions, expected } from '../check';
+import { packageRoot } from '../binding';
 import * as tg from '../index';
 import { convTable, runConv, type ConvRow } from './conv';
 import { gemmTable, runGemm, type GemmRow } from './gemm';
 import { busyCores, machineInfo, measurePeak, type MachineInfo, type PeakResult } from './machine';
 import type { MeasureOptions } from './measure';
 import {
-  compilerName, compilerVersion, PEER_KINDS, PeerError, packageRoot, peerEnvChanges, preparePeers,
+  compilerName, compilerVersion, PEER_KINDS, PeerError, peerEnvChanges, preparePeers,
   type PeerName,
 } from './peers';
 import { fmt } from './table';

@@ -16,6 +16,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import type { Timing } from './measure';
+import { packageRoot } from '../binding';
 
 /** A peer or probe that could not be used: a short reason for table cells and the full story. */
 export class PeerError extends Error {
@@ -25,21 +26,6 @@ export class PeerError extends Error {
   ) {
     super(`${short}: ${detail}`);
     this.name = 'PeerError';
-  }
-}
-
-/** The package root: the nearest folder upwards with tensorgrad's package.json. */
-export function packageRoot(): string {
-  let dir = __dirname;
-  for (;;) {
-    const manifest = path.join(dir, 'package.json');
-    if (fs.existsSync(manifest)) {
-      const name = (JSON.parse(fs.readFileSync(manifest, 'utf8')) as { name?: string }).name;
-      if (name === 'tensorgrad') return dir;
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`tensorgrad bench: cannot find the package root above ${__dirname}`);
-    dir = parent;
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import { runBench, type BenchKind, type BenchOptions } from './index';
 
-const USAGE = `usage: npm run bench -- [gemm|conv|all]... [options]
+const USAGE = `usage: tensorgrad bench [gemm|conv|all]... [options]
   gemm, conv, all     what to run (default: all)
   --quick             short smoke run: small GEMM sizes, brief timing
   --json <file>       write the JSON report here (default: bench-results/<kind>-<timestamp>.json)
@@ -41,10 +41,11 @@ export function parseArgs(argv: readonly string[]): { kinds: BenchKind[]; option
   return { kinds: kinds.length ? kinds : ['all'], options };
 }
 
-async function main(): Promise<void> {
+/** `tensorgrad bench ...` and `npm run bench -- ...`: parse, then run or print usage. */
+export async function benchMain(argv: readonly string[]): Promise<void> {
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs(process.argv.slice(2));
+    parsed = parseArgs(argv);
   } catch (e) {
     process.stderr.write(`bench: ${(e as Error).message}\n${USAGE}\n`);
     process.exitCode = 2;
@@ -58,7 +59,7 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
-  main().catch((e: unknown) => {
+  benchMain(process.argv.slice(2)).catch((e: unknown) => {
     process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     process.exitCode = 1;
   });
