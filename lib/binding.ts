@@ -114,6 +114,12 @@ export interface NativeAddon {
     state0: ReadonlyArray<S | null>, state1: ReadonlyArray<S | null>, state2: ReadonlyArray<S | null>,
     numels: readonly number[], steps: readonly number[], foundInf: S | null,
   ): boolean;
+  /**
+   * The loss scaler's fused pass: every grads[k] (one floating dtype, numels[k] elements)
+   * is multiplied by invScale in place, and foundInf (a float32 storage of one element)
+   * is set to 1 when any value read was inf or NaN (it is never cleared).
+   */
+  ampUnscale(grads: readonly S[], numels: readonly number[], invScale: number, foundInf: S): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   memory(): { cpu: MemoryCounters & { cachedBytes: number }; cuda: MemoryCounters };

@@ -44,6 +44,7 @@ export type { AvgPool2dOptions, MaxPool2dOptions, MaxPool2dResult } from './ops/
 export * as nn from './nn';
 export * as data from './data';
 export * as optim from './optim';
+export * as amp from './amp';
 export * as train from './train';
 export { save, load, saveSync, loadSync } from './io';
 export type { Checkpoint, StateDict } from './io';

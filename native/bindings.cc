@@ -826,6 +826,44 @@ Napi::Value OptimStep(const Napi::CallbackInfo& info) {
   });
 }
 
+// ampUnscale(grads, numels, invScale, foundInf): every grads[k] (one floating dtype,
+// numels[k] elements) multiplied by invScale in place, in one pass that also sets
+// foundInf (a float32 storage of one element) to 1 when a value read was inf or NaN.
+Napi::Value AmpUnscale(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    Args args(info, "ampUnscale", 4);
+    Napi::Env env = args.env();
+    std::vector<Storage*> grads = storage_list(info, args, 0, -1, false);
+    const int64_t n = static_cast<int64_t>(grads.size());
+    std::vector<int64_t> numels = integer_list(info, args, 1, grads.size(), 0);
+    const double inv_scale = args.number(2);
+    Storage& found_inf = args.storage(3);
+    REQUIRE_TYPE(env, found_inf.dtype() == DType::k_float32, args.where(3) + " must be a float32 storage");
+    require_extent(args, 3, found_inf, 1);
+    if (n == 0) return env.Undefined();
+    const Storage& ref = *grads[0];
+    REQUIRE_TYPE(env, dtype_is_float(ref.dtype()),
+                 args.where(0) + "[0] must have a floating-point dtype, got " + dtype_name(ref.dtype()));
+    REQUIRE_TYPE(env, found_inf.device() == ref.device(), args.where(3) + " is on another device than argument 0[0]");
+    std::vector<AmpTensor> tensors(n);
+    for (int64_t k = 0; k < n; ++k) {
+      const Storage& s = *grads[k];
+      const std::string at = args.where(0) + "[" + std::to_string(k) + "]";
+      REQUIRE_TYPE(env, s.dtype() == ref.dtype(),
+                   at + " has dtype " + dtype_name(s.dtype()) + ", expected " + dtype_name(ref.dtype()));
+      REQUIRE_TYPE(env, s.device() == ref.device(), at + " is on another device than argument 0[0]");
+      REQUIRE(env, numels[k] <= s.numel(),
+              at + " is too small: the pass reads " + std::to_string(numels[k]) + " elements but it holds " +
+                  std::to_string(s.numel()));
+      tensors[k].data = grads[k]->data();
+      tensors[k].numel = numels[k];
+    }
+    dispatch::amp_unscale(ref.device(), ref.dtype(), tensors.data(), n, inv_scale,
+                          static_cast<float*>(found_inf.data()));
+    return env.Undefined();
+  });
+}
+
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value {
     Args args(info, "setNumThreads", 1);
@@ -937,6 +975,7 @@ void register_bindings(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2d", Napi::Function::New<Conv2d>(env, "conv2d"));
   exports.Set("pool2d", Napi::Function::New<Pool2d>(env, "pool2d"));
   exports.Set("optimStep", Napi::Function::New<OptimStep>(env, "optimStep"));
+  exports.Set("ampUnscale", Napi::Function::New<AmpUnscale>(env, "ampUnscale"));
   exports.Set("setNumThreads", Napi::Function::New<SetNumThreads>(env, "setNumThreads"));
   exports.Set("getNumThreads", Napi::Function::New<GetNumThreads>(env, "getNumThreads"));
   exports.Set("memory", Napi::Function::New<Memory>(env, "memory"));

@@ -187,4 +187,16 @@ void optim_step(Device dev, DType t, const OptimArgs& a, const OptimTensor* tens
   }
 }
 
+void amp_unscale(Device dev, DType t, const AmpTensor* tensors, int64_t count, double inv_scale,
+                 float* found_inf) {
+  cuda_only_copies(dev, "ampUnscale");
+  switch (t) {
+    case DType::k_float32: return cpu::amp_unscale<float>(tensors, count, inv_scale, found_inf);
+    case DType::k_float64: return cpu::amp_unscale<double>(tensors, count, inv_scale, found_inf);
+    case DType::k_float16: return cpu::amp_unscale<half>(tensors, count, inv_scale, found_inf);
+    case DType::k_bfloat16: return cpu::amp_unscale<bfloat16>(tensors, count, inv_scale, found_inf);
+    default: throw std::invalid_argument(std::string("ampUnscale: needs a floating-point dtype, got ") + dtype_name(t));
+  }
+}
+
 }  // namespace tg::dispatch

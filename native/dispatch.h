@@ -38,5 +38,7 @@ void pool2d(Device dev, DType t, PoolKind kind, const PoolArgs& args, const void
 
 // tensors: every param, grad and state of dtype t on device dev (see OptimTensor)
 void optim_step(Device dev, DType t, const OptimArgs& a, const OptimTensor* tensors, int64_t count);
+void amp_unscale(Device dev, DType t, const AmpTensor* tensors, int64_t count, double inv_scale,
+                 float* found_inf);
 
 }  // namespace tg::dispatch

@@ -118,6 +118,12 @@ struct OptimTensor {
   int64_t step = 1;
 };
 
+// One gradient of the loss scaler's unscale pass (cpu/amp.cc): numel elements at data.
+struct AmpTensor {
+  void* data = nullptr;
+  int64_t numel = 0;
+};
+
 namespace cpu {
 
 template <typename T>
@@ -191,6 +197,11 @@ void adaptive_avg_pool2d_backward(const PoolArgs& a, const T* gy, T* gx);
 // shares the pieces of all tensors, so many small tensors still use every thread.
 template <typename T>
 void optim_step(const OptimArgs& a, const OptimTensor* tensors, int64_t count);
+
+// Mixed precision: every tensor *= inv_scale in place, in one pass, and *found_inf
+// set to 1 when any value read was inf or NaN (never cleared here).
+template <typename T>
+void amp_unscale(const AmpTensor* tensors, int64_t count, double inv_scale, float* found_inf);
 
 }  // namespace cpu
 

@@ -14,6 +14,7 @@ import { formatShape } from '../shape';
 import { Tensor } from '../tensor';
 import { cast } from './convert';
 import { expand, reshape } from './shape';
+import { autocastEmulated } from '../amp/autocast';
 
 type Pair = readonly [number, number];
 
@@ -216,7 +217,7 @@ function convolve(op: string, spatial: 1 | 2, input: unknown, weight: unknown, b
  * weight [OC, C / groups, KH, KW], bias [OC]. float32 or float64.
  */
 export function conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, options?: Conv2dOptions): Tensor {
-  return convolve('conv2d', 2, input, weight, bias, options);
+  return autocastEmulated('conv2d', [input, weight, bias] as const, ([x, w, b]) => convolve('conv2d', 2, x, w, b, options));
 }
 
 /**
@@ -224,5 +225,5 @@ export function conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, opti
  * weight [OC, C / groups, K], bias [OC]. float32 or float64.
  */
 export function conv1d(input: Tensor, weight: Tensor, bias?: Tensor | null, options?: Conv1dOptions): Tensor {
-  return convolve('conv1d', 1, input, weight, bias, options);
+  return autocastEmulated('conv1d', [input, weight, bias] as const, ([x, w, b]) => convolve('conv1d', 1, x, w, b, options));
 }

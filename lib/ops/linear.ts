@@ -14,6 +14,7 @@ import { cast } from './convert';
 import { bmm } from './matmul';
 import { reshape } from './shape';
 import { sum } from './reduce';
+import { autocastToHalf } from '../amp/autocast';
 
 export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
   checkTensor('linear', 'input', input);
@@ -41,11 +42,12 @@ export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null): Ten
     );
   }
 
-  let dtype = promoteTypes(input.dtype, weight.dtype);
-  if (hasBias) dtype = promoteTypes(dtype, bias.dtype);
-  const x = cast(input, dtype, 'linear');
-  const w = cast(weight, dtype, 'linear');
-  const b = hasBias ? cast(bias, dtype, 'linear') : null;
+  const [xin, win, bin] = autocastToHalf('linear', [input, weight, hasBias ? bias : null] as const);
+  let dtype = promoteTypes(xin.dtype, win.dtype);
+  if (bin) dtype = promoteTypes(dtype, bin.dtype);
+  const x = cast(xin, dtype, 'linear');
+  const w = cast(win, dtype, 'linear');
+  const b = bin ? cast(bin, dtype, 'linear') : null;
   const lead = x.shape.slice(0, -1);
   const rows = numel(lead);
   const out = Tensor._empty('linear', [...lead, outF], dtype, x.device);

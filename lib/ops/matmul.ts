@@ -12,6 +12,7 @@ import { Tensor } from '../tensor';
 import { cast } from './convert';
 import { expand, reshape } from './shape';
 import { sum } from './reduce';
+import { autocastToHalf } from '../amp/autocast';
 
 /**
  * (B?, M, K) x (B?, K, N) -> (B, M, N) for 3-D operands whose batch is B or 1
@@ -59,6 +60,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (k1 !== k2) {
     throw new RangeError(`matmul: shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} do not align (${k1} != ${k2})`);
   }
+  [a, b] = autocastToHalf('matmul', [a, b] as const);
   const dtype = promoteTypes(a.dtype, b.dtype);
   const a2 = a.ndim === 1 ? reshape(cast(a, dtype, 'matmul'), [1, a.shape[0]]) : cast(a, dtype, 'matmul');
   const b2 = b.ndim === 1 ? reshape(cast(b, dtype, 'matmul'), [b.shape[0], 1]) : cast(b, dtype, 'matmul');

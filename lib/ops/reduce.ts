@@ -13,6 +13,7 @@ import { cast } from './convert';
 import { abs, add, div, eq, exp, log, mul, ne, pow, sqrt, square, sub, where } from './elementwise';
 import { expand, permuteCopy, reshape, scatterAdd } from './shape';
 import { zerosLike } from './creation';
+import { autocastToFloat32 } from '../amp/autocast';
 
 export interface ReduceOptions {
   keepDim?: boolean;
@@ -86,6 +87,7 @@ export function sumToShape(g: Tensor, shape: Shape): Tensor {
 
 function accumulating(op: string, x: Tensor): Tensor {
   checkTensor(op, 'input', x);
+  x = autocastToFloat32(op, x);
   // bool and uint8 sum into int32 (PyTorch widens them to int64)
   return x.dtype === 'bool' || x.dtype === 'uint8' ? cast(x, 'int32', op) : x;
 }
@@ -221,6 +223,7 @@ export function std(x: Tensor, dim?: Dims, options?: VarOptions): Tensor {
 /** log(sum(exp(x))) over dims, shifted by the max so large inputs do not overflow. */
 export function logSumExp(x: Tensor, dim?: Dims, options?: ReduceOptions): Tensor {
   checkTensor('logSumExp', 'input', x);
+  x = autocastToFloat32('logSumExp', x);
   if (!isFloating(x.dtype)) x = cast(x, DEFAULT_FLOAT, 'logSumExp');
   const dims = normalizeDims('logSumExp', dim, x.ndim);
   const keepDim = keepDimOf('logSumExp', options);
@@ -236,6 +239,7 @@ export function logSumExp(x: Tensor, dim?: Dims, options?: ReduceOptions): Tenso
 /** p-norm over dims (all by default): p = 2 (default), 1, Infinity, -Infinity, 0 or any other p. */
 export function norm(x: Tensor, p = 2, dim?: Dims, options?: ReduceOptions): Tensor {
   checkTensor('norm', 'input', x);
+  x = autocastToFloat32('norm', x);
   checkNumber('norm', 'p', p);
   if (!isFloating(x.dtype)) x = cast(x, DEFAULT_FLOAT, 'norm');
   const dims = normalizeDims('norm', dim, x.ndim);
@@ -259,6 +263,7 @@ export function norm(x: Tensor, p = 2, dim?: Dims, options?: ReduceOptions): Ten
 
 function softmaxInput(op: string, x: Tensor, dim: number): { x: Tensor; d: number } {
   checkTensor(op, 'input', x);
+  x = autocastToFloat32(op, x);
   const d = normalizeDim(op, dim, x.ndim);
   return { x: isFloating(x.dtype) ? x : cast(x, DEFAULT_FLOAT, op), d };
 }

@@ -1,5 +1,6 @@
-// The one GEMM entry: float and double go to the packed kernels of the ISA chosen
-// at load (isa.cc); the other dtypes use the portable reference loop.
+// The one GEMM entry: float, double and the half types (fp32 compute) go to the
+// packed kernels of the ISA chosen at load (isa.cc); the integer dtypes use the
+// portable reference loop.
 #include "../kernels.h"
 #include "instantiate.h"
 #include "isa.h"
@@ -17,6 +18,10 @@ void gemm(const GemmArgs& g, const T* a, const T* b, T* c) {
     isa_kernels().sgemm(g, a, b, c);
   } else if constexpr (std::is_same_v<T, double>) {
     isa_kernels().dgemm(g, a, b, c);
+  } else if constexpr (std::is_same_v<T, half>) {
+    isa_kernels().hgemm(g, a, b, c);
+  } else if constexpr (std::is_same_v<T, bfloat16>) {
+    isa_kernels().bgemm(g, a, b, c);
   } else {
     reference::gemm<T>(g, a, b, c);
   }

@@ -53,13 +53,14 @@ const CacheSizes& cache_sizes() {
 Blocking blocking(int mr, int nr, int elem_size) {
   const CacheSizes& c = cache_sizes();
   Blocking b;
-  // KC: one MR x KC micro-panel of A fills three quarters of L1. A long K slice
-  // means fewer passes of C through the caches (each pass reads and writes all of
-  // C), which costs more here than streaming the B micro-panel from L2.
-  b.kc = std::clamp<int64_t>(round_down(c.l1d * 3 / 4 / (mr * elem_size), 8), 64, 1024);
-  // MC: the MC x KC block of A takes a quarter of L2, leaving the rest to the KC x NR
-  // micro-panel of B it is multiplied with and to the C rows being updated.
-  b.mc = std::clamp<int64_t>(round_down(c.l2 / 4 / (b.kc * elem_size), mr), mr, 4096);
+  // KC: the KC x NR micro-panel of B fills three quarters of L1. The loop nest
+  // (gemm_driver.inc) keeps one B micro-panel while every MR-row micro-panel of the
+  // A block streams past it from L2, so it is B that must stay in L1; a longer KC
+  // spilled it to L2 and cost a third of the speed at 1024 and up (Zen 3, AVX2).
+  b.kc = std::clamp<int64_t>(round_down(c.l1d * 3 / 4 / (nr * elem_size), 8), 64, 1024);
+  // MC: the MC x KC block of A takes half of L2; the rest holds the B micro-panel
+  // on its way to L1 and the C rows being updated.
+  b.mc = std::clamp<int64_t>(round_down(c.l2 / 2 / (b.kc * elem_size), mr), mr, 4096);
   // NC: the KC x NC panel of B takes a quarter of L3, which the other cores share.
   b.nc = std::clamp<int64_t>(round_down(c.l3 / 4 / (b.kc * elem_size), nr), nr, 8192);
   return b;

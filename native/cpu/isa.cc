@@ -29,9 +29,12 @@ CpuFeatures detect() {
   return f;
 }
 
-const IsaKernels kGeneric = {"generic", generic::gemm_tiles, generic::gemm<float>, generic::gemm<double>};
-const IsaKernels kAvx2 = {"avx2", avx2::gemm_tiles, avx2::gemm<float>, avx2::gemm<double>};
-const IsaKernels kAvx512 = {"avx512", avx512::gemm_tiles, avx512::gemm<float>, avx512::gemm<double>};
+const IsaKernels kGeneric = {"generic", generic::gemm_tiles, generic::gemm<float>, generic::gemm<double>,
+                             generic::gemm<half>, generic::gemm<bfloat16>};
+const IsaKernels kAvx2 = {"avx2", avx2::gemm_tiles, avx2::gemm<float>, avx2::gemm<double>,
+                             avx2::gemm<half>, avx2::gemm<bfloat16>};
+const IsaKernels kAvx512 = {"avx512", avx512::gemm_tiles, avx512::gemm<float>, avx512::gemm<double>,
+                             avx512::gemm<half>, avx512::gemm<bfloat16>};
 
 bool has_avx512(const CpuFeatures& f) {
   return f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.fma && f.f16c;

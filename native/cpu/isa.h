@@ -23,6 +23,9 @@ struct IsaKernels {
   GemmTiles (*tiles)();
   void (*sgemm)(const GemmArgs&, const float*, const float*, float*);
   void (*dgemm)(const GemmArgs&, const double*, const double*, double*);
+  // half storage, fp32 compute: the packed fp32 kernels with widening packs
+  void (*hgemm)(const GemmArgs&, const half*, const half*, half*);
+  void (*bgemm)(const GemmArgs&, const bfloat16*, const bfloat16*, bfloat16*);
 };
 
 const CpuFeatures& cpu_features();
@@ -36,6 +39,8 @@ bool select_isa(const std::string& name);
   void gemm(const GemmArgs& g, const T* a, const T* b, T* c);                     \
   extern template void gemm<float>(const GemmArgs&, const float*, const float*, float*); \
   extern template void gemm<double>(const GemmArgs&, const double*, const double*, double*); \
+  extern template void gemm<half>(const GemmArgs&, const half*, const half*, half*); \
+  extern template void gemm<bfloat16>(const GemmArgs&, const bfloat16*, const bfloat16*, bfloat16*); \
   GemmTiles gemm_tiles();                                                         \
   }
 TG_ISA_DECLARE(generic)
