@@ -27,7 +27,7 @@ function dataset(): tg.data.TensorDataset {
 }
 
 /** Trains `epochs` epochs from the loader's current epoch; returns every step's loss. */
-function run(m: tg.nn.Module, opt: tg.optim.AdamW, loader: tg.data.DataLoader, epochs: number, dropoutSeed: number): number[] {
+function run(m: tg.nn.Module, opt: tg.optim.AdamW, loader: tg.data.DataLoader<tg.Tensor[]>, epochs: number, dropoutSeed: number): number[] {
   const losses: number[] = [];
   m.train();
   for (let e = 0; e < epochs; e++) {
