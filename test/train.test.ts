@@ -3,6 +3,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import * as tg from '../lib/index';
+import { parseArgs } from '../lib/bench/run';
+import { PeerError } from '../lib/bench/peers';
+import type { BenchContext } from '../lib/bench/session';
+import { runTrain, trainTable } from '../lib/bench/train';
 import { Progress, type ProgressStream } from '../lib/train/progress';
 import { rng, thrown } from './helpers';
 
@@ -582,5 +586,39 @@ describe('accuracy targets', () => {
     console.log(`MNIST MLP: test accuracy ${(100 * history[0].valAccuracy!).toFixed(2)}% after one epoch in ${((performance.now() - start) / 1000).toFixed(1)} s`);
     expect(history).toHaveLength(1);
     expect(history[0].valAccuracy!).toBeGreaterThanOrEqual(0.97);
+  });
+});
+
+describe('bench train', () => {
+  test('times our training steps; a missing peer reads n/a with its reason', async () => {
+    const ctx: BenchContext = {
+      quick: true,
+      threads: [1],
+      measure: { minTimeS: 0.02, minReps: 2, warmTimeS: 0.01 },
+      session: { inheritEnv: false, settleMs: 0, requestTimeoutMs: 10_000, log: () => {} },
+      peers: [{ name: 'tfjs-wasm', ok: false, error: new PeerError('not installed', 'npm install -D @tensorflow/tfjs-backend-wasm') }],
+      peerInfo: new Map(),
+      peerStartErrors: new Map(),
+      peak: null,
+      log: () => {},
+      checkBusy: async () => {},
+    };
+    const threads = tg.getNumThreads();
+    const rows = await runTrain(ctx).finally(() => tg.setNumThreads(threads));
+    expect(rows.map((r) => [r.model, r.batch, r.threads])).toEqual([['mlp', 128, 1], ['cnn', 64, 1]]);
+    for (const r of rows) {
+      expect(r.ours.ok).toBe(true);
+      expect(r.ours.ok && r.ours.value).toBeGreaterThan(0);
+      expect(r.peers['tfjs-wasm']).toEqual({ ok: false, na: 'not installed', detail: 'npm install -D @tensorflow/tfjs-backend-wasm' });
+      expect(r.ratios['tfjs-wasm']).toBeNull();
+    }
+    const table = trainTable(rows, ['tfjs-wasm']).split('\n');
+    expect(table[3]).toMatch(/^model +batch +threads +ours ms +tfjs-wasm ms +ours\/tfjs-wasm$/);
+    expect(table[5]).toMatch(/^MLP 784-512-512-10 +128 +1 +[\d.]+ +n\/a \(not installed\) +-$/);
+    expect(table.at(-1)).toBe('  tfjs-wasm: n/a (not installed): npm install -D @tensorflow/tfjs-backend-wasm');
+  });
+
+  test("'train' is a bench kind on the command line", () => {
+    expect(parseArgs(['train', '--quick'])).toEqual({ kinds: ['train'], options: { quick: true } });
   });
 });

@@ -6,13 +6,16 @@
     stdin, one request per line:
       gemm <transA N|T> <transB N|T> <M> <N> <K> <minTimeS> <minReps> <warmTimeS>
       conv <fwd|fwdbwd> <N> <C> <H> <W> <OC> <KH> <KW> <stride> <pad> <dilation> <groups> <minTimeS> <minReps> <warmTimeS>
+      train <mlp|cnn> <batch> <minTimeS> <minReps> <warmTimeS>
     stdout, one JSON line per request: {"median_s": ..., "min_s": ..., "reps": ...} or {"error": "..."}
 
 A transposed GEMM operand is stored transposed and passed as a .t() view, so
 torch hands BLAS the transpose flag, as in a backward pass; the output is
 preallocated (out=). conv "fwd" runs without autograd; "fwdbwd" runs the forward
 on leaves that require grad, sums, and takes torch.autograd.grad with respect to
-input, weight and bias.
+input, weight and bias. "train" times one full training step of the models of
+lib/bench/train.ts (zero_grad(set_to_none=True), forward, cross_entropy,
+backward, Adam step) on random inputs and labels.
 """
 import json
 import statistics
@@ -42,6 +45,19 @@ def measure(fn, min_time, min_reps, warm_time):
         samples.append(dt)
         total += dt
     return {"median_s": statistics.median(samples), "min_s": min(samples), "reps": len(samples), "warmup": warm}
+
+
+def train_model(torch, kind):
+    nn = torch.nn
+    if kind == "mlp":
+        return nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10)), (784,)
+    if kind == "cnn":
+        return nn.Sequential(
+            nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10),
+        ), (1, 28, 28)
+    raise ValueError(f"unknown model '{kind}'")
 
 
 def main():
@@ -97,6 +113,20 @@ def main():
                     torch.autograd.grad(y.sum(), [x, wt, bias])
 
                 reply(measure(fwdbwd if grad else fwd, min_time, min_reps, warm))
+            elif parts[0] == "train" and len(parts) == 6:
+                model, sample = train_model(torch, parts[1])
+                batch = int(parts[2])
+                min_time, min_reps, warm = float(parts[3]), int(parts[4]), float(parts[5])
+                x = torch.randn(batch, *sample)
+                y = torch.randint(0, 10, (batch,))
+                opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+                def step():
+                    opt.zero_grad(set_to_none=True)
+                    F.cross_entropy(model(x), y).backward()
+                    opt.step()
+
+                reply(measure(step, min_time, min_reps, warm))
             else:
                 reply({"error": "bad request"})
         except Exception as e:

@@ -1,7 +1,8 @@
 /**
- * `tensorgrad bench` / `npm run bench`: GEMM GFLOP/s and conv2d milliseconds of
- * tensorgrad's CPU kernels beside OpenBLAS, oneDNN and PyTorch when they are on
- * the machine, with the measured FMA peak for reference (DESIGN.md section 8).
+ * `tensorgrad bench` / `npm run bench`: GEMM GFLOP/s, conv2d milliseconds and
+ * full training steps of tensorgrad's CPU kernels beside OpenBLAS, oneDNN,
+ * PyTorch and TensorFlow.js when they are on the machine, with the measured FMA
+ * peak for reference (DESIGN.md section 8).
  * Prints a table per kind and writes everything to a JSON file.
  *
  * Method: for each thread count (1 and all cores) and each case, tensorgrad is
@@ -17,16 +18,17 @@ import { packageRoot } from '../binding';
 import * as tg from '../index';
 import { convTable, runConv, type ConvRow } from './conv';
 import { gemmTable, runGemm, type GemmRow } from './gemm';
+import { runTrain, trainTable, type TrainRow } from './train';
 import { busyCores, machineInfo, measurePeak, type MachineInfo, type PeakResult } from './machine';
 import type { MeasureOptions } from './measure';
 import {
   compilerName, compilerVersion, PEER_KINDS, PeerError, peerEnvChanges, preparePeers,
-  type PeerName,
+  type MeasuredKind, type PeerName,
 } from './peers';
 import { fmt } from './table';
 import type { BenchContext, PeerInfo } from './session';
 
-export type BenchKind = 'gemm' | 'conv' | 'all';
+export type BenchKind = MeasuredKind | 'all';
 
 export interface BenchOptions {
   /** A short smoke run: fewer and smaller GEMM sizes, shorter timing. */
@@ -64,7 +66,7 @@ export interface BenchReport {
   tensorgrad: string;
   date: string;
   quick: boolean;
-  kinds: ('gemm' | 'conv')[];
+  kinds: MeasuredKind[];
   machine: MachineInfo & {
     compiler: string | null;
     /**
@@ -81,25 +83,26 @@ export interface BenchReport {
   peers: Partial<Record<PeerName, PeerStatus>>;
   gemm?: { unit: 'GFLOP/s'; ratio: 'ours/peer, higher is better'; rows: GemmRow[] };
   conv?: { unit: 'ms'; ratio: 'ours_ms/peer_ms, lower is better'; rows: ConvRow[] };
+  train?: { unit: 'ms'; ratio: 'ours_ms/peer_ms, lower is better'; rows: TrainRow[] };
   /** Where the JSON went (null when not written). */
   jsonPath: string | null;
 }
 
-const KINDS: readonly BenchKind[] = ['gemm', 'conv', 'all'];
+const MEASURED: readonly MeasuredKind[] = ['gemm', 'conv', 'train'];
+const KINDS: readonly BenchKind[] = [...MEASURED, 'all'];
 
-function normalizeKinds(kinds: unknown): ('gemm' | 'conv')[] {
+function normalizeKinds(kinds: unknown): MeasuredKind[] {
   const list = kinds === undefined ? ['all'] : typeof kinds === 'string' ? [kinds] : kinds;
-  if (!Array.isArray(list)) expected(TypeError, 'bench', "'gemm', 'conv', 'all' or an array of them", 'kinds', kinds);
-  const out = new Set<'gemm' | 'conv'>();
+  if (!Array.isArray(list)) expected(TypeError, 'bench', "'gemm', 'conv', 'train', 'all' or an array of them", 'kinds', kinds);
+  const out = new Set<MeasuredKind>();
   for (const [i, k] of (list as unknown[]).entries()) {
     if (typeof k !== 'string' || !KINDS.includes(k as BenchKind)) {
-      expected(RangeError, 'bench', "one of 'gemm', 'conv', 'all'", `kinds[${i}]`, k);
+      expected(RangeError, 'bench', "one of 'gemm', 'conv', 'train', 'all'", `kinds[${i}]`, k);
     }
-    if (k === 'all' || k === 'gemm') out.add('gemm');
-    if (k === 'all' || k === 'conv') out.add('conv');
+    for (const m of MEASURED) if (k === 'all' || k === m) out.add(m);
   }
-  if (out.size === 0) out.add('gemm').add('conv');
-  return (['gemm', 'conv'] as const).filter((k) => out.has(k));
+  if (out.size === 0) for (const m of MEASURED) out.add(m);
+  return MEASURED.filter((k) => out.has(k));
 }
 
 function normalizeThreads(threads: unknown, cores: number): number[] {
@@ -124,7 +127,7 @@ function defaultJsonPath(kinds: readonly string[], date: Date): string {
 }
 
 /**
- * Runs the benchmarks of `kinds` ('gemm', 'conv' or 'all', the default), prints
+ * Runs the benchmarks of `kinds` ('gemm', 'conv', 'train' or 'all', the default), prints
  * their tables, writes the JSON report, and returns it. Peers that are missing
  * or fail show as n/a with the reason; only bad arguments or a failure to
  * write the JSON throw.
@@ -221,8 +224,10 @@ export async function runBench(kinds: BenchKind | readonly BenchKind[] = 'all', 
     threads,
     method: {
       ...measure, statistic: 'median', settleMs,
-      note: 'ours timed in-process (GEMM NN via tg.matmul, transposed forms via the native GEMM with trans flags; conv via tg.conv2d); ' +
-        'peers in child processes: OpenBLAS cblas_sgemm, oneDNN dnnl_sgemm, PyTorch torch.mm(out=) and F.conv2d',
+      note: 'ours timed in-process (GEMM NN via tg.matmul, transposed forms via the native GEMM with trans flags; conv via tg.conv2d; ' +
+        'training steps via tg.nn, tg.nn.functional.crossEntropy and tg.optim.Adam); ' +
+        'peers in child processes: OpenBLAS cblas_sgemm, oneDNN dnnl_sgemm, PyTorch torch.mm(out=), F.conv2d and torch.nn/torch.optim.Adam steps, ' +
+        'TensorFlow.js (cpu and wasm backends) optimizer.minimize steps',
     },
     peerEnv: envChanges,
     peak,
@@ -237,10 +242,14 @@ export async function runBench(kinds: BenchKind | readonly BenchKind[] = 'all', 
         const rows = await runGemm(ctx);
         report.gemm = { unit: 'GFLOP/s', ratio: 'ours/peer, higher is better', rows };
         print(gemmTable(rows, names));
-      } else {
+      } else if (kind === 'conv') {
         const rows = await runConv(ctx);
         report.conv = { unit: 'ms', ratio: 'ours_ms/peer_ms, lower is better', rows };
         print(convTable(rows, names));
+      } else {
+        const rows = await runTrain(ctx);
+        report.train = { unit: 'ms', ratio: 'ours_ms/peer_ms, lower is better', rows };
+        print(trainTable(rows, names));
       }
     }
   } finally {
@@ -282,7 +291,9 @@ export { gemmCases } from './gemm';
 export type { GemmCase, GemmRow } from './gemm';
 export { convCases } from './conv';
 export type { ConvCase, ConvRow, ConvPass } from './conv';
+export { trainCases } from './train';
+export type { TrainCase, TrainRow } from './train';
 export type { MachineInfo, PeakResult } from './machine';
 export type { Cell, PeerInfo } from './session';
 export type { Timing, MeasureOptions } from './measure';
-export type { PeerName } from './peers';
+export type { MeasuredKind, PeerName } from './peers';

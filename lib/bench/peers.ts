@@ -6,8 +6,9 @@
  * for tensorgrad and then for every peer back to back.
  *
  * The C adapters and the FMA peak probe are compiled here at bench time with the
- * system compiler into a cache folder; nothing is installed. A peer that cannot
- * be built or started is reported, never fatal.
+ * system compiler into a cache folder; nothing is installed. The TensorFlow.js
+ * adapter runs under this Node with the packages in node_modules. A peer that
+ * cannot be built or started is reported, never fatal.
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -283,14 +284,41 @@ export function peerEnv(threads: number, inherit: boolean): NodeJS.ProcessEnv {
   return env;
 }
 
-export type PeerName = 'openblas' | 'dnnl' | 'torch';
+export type PeerName = 'openblas' | 'dnnl' | 'torch' | 'tfjs-cpu' | 'tfjs-wasm';
+
+/** The tables of the bench. */
+export type MeasuredKind = 'gemm' | 'conv' | 'train';
 
 /** What each peer is measured on. */
-export const PEER_KINDS: Record<PeerName, readonly ('gemm' | 'conv')[]> = {
+export const PEER_KINDS: Record<PeerName, readonly MeasuredKind[]> = {
   openblas: ['gemm'],
   dnnl: ['gemm'],
-  torch: ['gemm', 'conv'],
+  torch: ['gemm', 'conv', 'train'],
+  'tfjs-cpu': ['train'],
+  'tfjs-wasm': ['train'],
 };
+
+/** The npm packages the TensorFlow.js adapter loads (devDependencies of tensorgrad). */
+const TFJS_PACKAGES: Record<'tfjs-cpu' | 'tfjs-wasm', readonly string[]> = {
+  'tfjs-cpu': ['@tensorflow/tfjs-core', '@tensorflow/tfjs-layers', '@tensorflow/tfjs-backend-cpu'],
+  'tfjs-wasm': ['@tensorflow/tfjs-core', '@tensorflow/tfjs-layers', '@tensorflow/tfjs-backend-wasm'],
+};
+
+/** The TensorFlow.js adapter under this Node, if its packages resolve from the package root. */
+function prepareTfjs(name: 'tfjs-cpu' | 'tfjs-wasm'): { command: string; args: string[] } {
+  const missing = TFJS_PACKAGES[name].filter((pkg) => {
+    try {
+      require.resolve(pkg, { paths: [packageRoot()] });
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (missing.length > 0) {
+    throw new PeerError('not installed', `npm install -D ${missing.join(' ')} (missing from ${path.join(packageRoot(), 'node_modules')})`);
+  }
+  return { command: process.execPath, args: [path.join(peersDir(), 'tfjs_bench.js'), name === 'tfjs-cpu' ? 'cpu' : 'wasm'] };
+}
 
 /** A peer ready to start (its program) or the reason it cannot be used. */
 export type PreparedPeer =
@@ -305,6 +333,7 @@ export function preparePeers(names: readonly PeerName[], python: string): Prepar
         if (!fs.existsSync(python)) throw new PeerError('no python3', `${python} not found`);
         return { name, ok: true, command: python, args: [path.join(peersDir(), 'torch_bench.py')] };
       }
+      if (name === 'tfjs-cpu' || name === 'tfjs-wasm') return { name, ok: true, ...prepareTfjs(name) };
       const exe = compileC(`gemm_${name}.c`, [], [name === 'openblas' ? '-lopenblas' : '-ldnnl']);
       return { name, ok: true, command: exe, args: [] };
     } catch (e) {

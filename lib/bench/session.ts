@@ -98,7 +98,7 @@ export function mapCell(c: Cell, f: (t: Timing) => number): Cell {
   return c.ok ? { ok: true, value: f(c.timing), timing: c.timing } : c;
 }
 
-/** What gemm.ts and conv.ts get from runBench. */
+/** What gemm.ts, conv.ts and train.ts get from runBench. */
 export interface BenchContext {
   quick: boolean;
   threads: readonly number[];
