@@ -4,7 +4,7 @@
     stdout, first line: {"ready": true, "peer": "torch", "version": ..., ...}
                         or {"ready": false, "error": "..."} when torch is missing
     stdin, one request per line:
-      gemm <transA N|T> <transB N|T> <M> <N> <K> <minTimeS> <minReps> <warmTimeS>
+      gemm <transA N|T> <transB N|T> <M> <N> <K> <minTimeS> <minReps> <warmTimeS> [float32|float16|bfloat16]
       conv <fwd|fwdbwd> <N> <C> <H> <W> <OC> <KH> <KW> <stride> <pad> <dilation> <groups> <minTimeS> <minReps> <warmTimeS>
       train <mlp|cnn> <batch> <minTimeS> <minReps> <warmTimeS>
     stdout, one JSON line per request: {"median_s": ..., "min_s": ..., "reps": ...} or {"error": "..."}
@@ -86,13 +86,14 @@ def main():
         if not parts or parts[0] == "quit":
             break
         try:
-            if parts[0] == "gemm" and len(parts) == 9:
+            if parts[0] == "gemm" and len(parts) in (9, 10):
                 ta, tb = parts[1], parts[2]
                 m, n, k = (int(v) for v in parts[3:6])
                 min_time, min_reps, warm = float(parts[6]), int(parts[7]), float(parts[8])
-                a = torch.randn(k, m).t() if ta == "T" else torch.randn(m, k)
-                b = torch.randn(n, k).t() if tb == "T" else torch.randn(k, n)
-                c = torch.empty(m, n)
+                dt = getattr(torch, parts[9] if len(parts) == 10 else "float32")
+                a = (torch.randn(k, m).t() if ta == "T" else torch.randn(m, k)).to(dt)
+                b = (torch.randn(n, k).t() if tb == "T" else torch.randn(k, n)).to(dt)
+                c = torch.empty(m, n, dtype=dt)
                 with torch.no_grad():
                     reply(measure(lambda: torch.mm(a, b, out=c), min_time, min_reps, warm))
             elif parts[0] == "conv" and len(parts) == 16:

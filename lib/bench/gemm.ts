@@ -2,8 +2,9 @@
  * GEMM GFLOP/s, fp32: square sizes and the shapes of an MLP's training step
  * (forward C = A B and the backward dA = dC B^T, dB = A^T dC), at 1 thread and
  * all cores, against OpenBLAS (cblas_sgemm), oneDNN (dnnl_sgemm) and PyTorch
- * (torch.mm). Untransposed products go through tg.matmul; transposed ones call
- * the native GEMM with its transpose flags on operands stored transposed, which
+ * (torch.mm); then fp16 and bf16 squares beside our fp32 and PyTorch's torch.mm in
+ * the same dtype (the BLAS peers have no half GEMM). Untransposed products go
+ * through tg.matmul; transposed ones call the native GEMM with its transpose flags on operands stored transposed, which
  * is what the peers get too (CblasTrans, 'T', a .t() view).
  */
 import { native } from '../binding';
@@ -24,7 +25,11 @@ export interface GemmCase {
   transB: boolean;
   /** 'square', or the layer and pass of the training shapes. */
   group: string;
+  dtype: GemmDType;
 }
+
+export type GemmDType = 'float32' | 'float16' | 'bfloat16';
+const HALF_DTYPES: readonly GemmDType[] = ['float16', 'bfloat16'];
 
 export interface GemmRow extends GemmCase {
   threads: number;
@@ -43,6 +48,8 @@ export interface GemmRow extends GemmCase {
 
 const FULL_SQUARES = [128, 256, 512, 1024, 2048, 4096];
 const QUICK_SQUARES = [128, 256, 512];
+const FULL_HALF_SQUARES = [256, 512, 1024, 2048];
+const QUICK_HALF_SQUARES = [128, 256];
 /** [batch, in, out] of the fully connected layers whose training step is timed. */
 const LAYERS: readonly [number, number, number][] = [
   [128, 784, 512],
@@ -51,16 +58,21 @@ const LAYERS: readonly [number, number, number][] = [
 
 export function gemmCases(quick: boolean): GemmCase[] {
   const cases: GemmCase[] = (quick ? QUICK_SQUARES : FULL_SQUARES).map((s) => ({
-    shape: `${s}^3`, m: s, n: s, k: s, transA: false, transB: false, group: 'square',
+    shape: `${s}^3`, m: s, n: s, k: s, transA: false, transB: false, group: 'square', dtype: 'float32',
   }));
   for (const [b, i, o] of LAYERS) {
     const layer = `fc ${i}->${o} batch ${b}`;
     // forward C[b,o] = A[b,i] B[i,o]
-    cases.push({ shape: `[${b},${i}]x[${i},${o}]`, m: b, n: o, k: i, transA: false, transB: false, group: `${layer} forward` });
+    cases.push({ shape: `[${b},${i}]x[${i},${o}]`, m: b, n: o, k: i, transA: false, transB: false, group: `${layer} forward`, dtype: 'float32' });
     // dA[b,i] = dC[b,o] B[i,o]^T
-    cases.push({ shape: `[${b},${o}]x[${i},${o}]^T`, m: b, n: i, k: o, transA: false, transB: true, group: `${layer} dA` });
+    cases.push({ shape: `[${b},${o}]x[${i},${o}]^T`, m: b, n: i, k: o, transA: false, transB: true, group: `${layer} dA`, dtype: 'float32' });
     // dB[i,o] = A[b,i]^T dC[b,o]
-    cases.push({ shape: `[${b},${i}]^T x[${b},${o}]`, m: i, n: o, k: b, transA: true, transB: false, group: `${layer} dB` });
+    cases.push({ shape: `[${b},${i}]^T x[${b},${o}]`, m: i, n: o, k: b, transA: true, transB: false, group: `${layer} dB`, dtype: 'float32' });
+  }
+  for (const dtype of HALF_DTYPES) {
+    for (const s of quick ? QUICK_HALF_SQUARES : FULL_HALF_SQUARES) {
+      cases.push({ shape: `${s}^3`, m: s, n: s, k: s, transA: false, transB: false, group: 'square', dtype });
+    }
   }
   return cases;
 }
@@ -70,9 +82,9 @@ function timeOurs(c: GemmCase, ctx: BenchContext): { cell: Cell; path: string } 
   const path = c.transA || c.transB ? 'native.gemm' : 'tg.matmul';
   const owned: Tensor[] = [];
   try {
-    const a = tg.randn(c.transA ? [c.k, c.m] : [c.m, c.k]);
+    const a = tg.randn(c.transA ? [c.k, c.m] : [c.m, c.k], { dtype: c.dtype });
     owned.push(a);
-    const b = tg.randn(c.transB ? [c.n, c.k] : [c.k, c.n]);
+    const b = tg.randn(c.transB ? [c.n, c.k] : [c.k, c.n], { dtype: c.dtype });
     owned.push(b);
     let fn: () => Releasable;
     if (path === 'tg.matmul') {
@@ -110,14 +122,14 @@ export async function runGemm(ctx: BenchContext): Promise<GemmRow[]> {
         const row: GemmRow = {
           ...c, threads, flop, peakGflops: ctx.peak?.gflops[threads] ?? null, oursPath: ours.path, ours: ours.cell, peers: {}, ratios: {},
         };
-        const request = `gemm ${c.transA ? 'T' : 'N'} ${c.transB ? 'T' : 'N'} ${c.m} ${c.n} ${c.k} ${measureArgs(ctx.measure)}`;
-        for (const p of peers) {
+        const request = `gemm ${c.transA ? 'T' : 'N'} ${c.transB ? 'T' : 'N'} ${c.m} ${c.n} ${c.k} ${measureArgs(ctx.measure)}${c.dtype === 'float32' ? '' : ` ${c.dtype}`}`;
+        for (const p of peers.filter((q) => c.dtype === 'float32' || HALF_PEERS.has(q.name))) {
           const cell = mapCell(await session.time(p.name, request), toGflops);
           row.peers[p.name] = cell;
           row.ratios[p.name] = ratio(row.ours, cell);
         }
         rows.push(row);
-        ctx.log(`  ${c.shape} x${threads}: ours ${cellText(row.ours)}${peers.map((p) => `, ${p.name} ${cellText(row.peers[p.name]!)}`).join('')} GFLOP/s`);
+        ctx.log(`  ${c.shape}${c.dtype === 'float32' ? '' : ` ${c.dtype}`} x${threads}: ours ${cellText(row.ours)}${Object.entries(row.peers).map(([p, cell]) => `, ${p} ${cellText(cell)}`).join('')} GFLOP/s`);
       }
     } finally {
       session.close();
@@ -126,7 +138,11 @@ export async function runGemm(ctx: BenchContext): Promise<GemmRow[]> {
   return rows;
 }
 
-export function gemmTable(rows: readonly GemmRow[], peerNames: readonly PeerName[]): string {
+/** The peers that time half-precision GEMM too. */
+const HALF_PEERS: ReadonlySet<PeerName> = new Set<PeerName>(['torch']);
+
+export function gemmTable(allRows: readonly GemmRow[], peerNames: readonly PeerName[]): string {
+  const rows = allRows.filter((r) => r.dtype === 'float32');
   const columns: Column[] = [
     { title: 'shape' },
     { title: 'threads', right: true },
@@ -156,5 +172,42 @@ export function gemmTable(rows: readonly GemmRow[], peerNames: readonly PeerName
     `%peak: ours as a share of the measured FMA peak (GFLOP/s: ${peaks}).`,
     formatTable(columns, body),
     ...(notes.length ? ['n/a:', ...notes] : []),
+    ...halfTable(allRows, peerNames.filter((p) => HALF_PEERS.has(p))),
   ].join('\n');
+}
+
+/** fp16 and bf16 rows beside our fp32 GFLOP/s on the same shape and threads. */
+function halfTable(rows: readonly GemmRow[], peerNames: readonly PeerName[]): string[] {
+  const half = rows.filter((r) => r.dtype !== 'float32');
+  if (half.length === 0) return [];
+  const fp32 = (r: GemmRow): Cell | undefined =>
+    rows.find((f) => f.dtype === 'float32' && f.shape === r.shape && f.threads === r.threads)?.ours;
+  const columns: Column[] = [
+    { title: 'shape' },
+    { title: 'dtype' },
+    { title: 'threads', right: true },
+    { title: 'ours GF/s', right: true },
+    { title: 'ours fp32', right: true },
+    { title: 'half/fp32', right: true },
+    ...peerNames.flatMap((p) => [{ title: `${p} GF/s`, right: true }, { title: `ours/${p}`, right: true }]),
+  ];
+  const body = half.map((r) => {
+    const f = fp32(r);
+    return [
+      r.shape,
+      r.dtype,
+      String(r.threads),
+      cellText(r.ours),
+      f ? cellText(f) : '-',
+      ratioText(f ? ratio(r.ours, f) : null),
+      ...peerNames.flatMap((p) => [r.peers[p] ? cellText(r.peers[p]!) : '-', ratioText(r.ratios[p] ?? null)]),
+    ];
+  });
+  const notes = naNotes(half.flatMap((r) => peerNames.flatMap((p) => (r.peers[p] ? [{ who: `${p} ${r.dtype}`, cell: r.peers[p]! }] : []))));
+  return [
+    '',
+    'GEMM fp16 and bf16 (fp32 accumulation), GFLOP/s. half/fp32: ours in half over ours in fp32 on the same shape.',
+    formatTable(columns, body),
+    ...(notes.length ? ['n/a:', ...notes] : []),
+  ];
 }
