@@ -1,9 +1,10 @@
 {
   # node-gyp build of the CPU addon: the fallback when no prebuilt binary fits.
+  # -fno-math-errno: nothing reads errno, and setting it keeps sqrt out of vectorized loops.
   # Kernel files for AVX2 and AVX-512 live in their own static libraries so only
   # they get those flags; isa.cc chooses among them at load.
   "target_defaults": {
-    "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-Wall", "-Wno-sign-compare", "-Wno-unused-function"],
+    "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-fexceptions", "-Wall", "-Wno-sign-compare", "-Wno-unused-function"],
     "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
     "cflags!": ["-fno-exceptions"],
     "defines": ["NAPI_EXPERIMENTAL", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

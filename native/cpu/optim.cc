@@ -76,11 +76,18 @@ void sgd(const OptimArgs& a, const OptimTensor& t, int64_t b, int64_t e) {
   }
 }
 
-template <typename T>
-void adam(const OptimArgs& a, const OptimTensor& t, int64_t b, int64_t e) {
+// The Adam element loop with every per-call choice (weight decay and its kind,
+// amsgrad, which of lerp's two forms) fixed at compile time and no aliasing, so the
+// compiler vectorizes it: with them as run-time branches it ran scalar, ~8 ns an element.
+template <typename T, bool kDecay, bool kDecoupled, bool kAmsgrad, bool kLowWeight>
+void adam_loop(const OptimArgs& a, const OptimTensor& t, int64_t b, int64_t e) {
   using L = Compute<T>;
   using C = compute_t<T>;
-  Ptrs<T> x(t);
+  T* __restrict p_ = static_cast<T*>(t.param);
+  const T* __restrict g_ = static_cast<const T*>(t.grad);
+  T* __restrict m_ = static_cast<T*>(t.state[0]);
+  T* __restrict v_ = static_cast<T*>(t.state[1]);
+  T* __restrict vmax_ = static_cast<T*>(t.state[2]);
   const double step = static_cast<double>(t.step);
   const C step_size = static_cast<C>(a.lr / (1 - std::pow(a.beta1, step)));
   const C bc2_sqrt = static_cast<C>(std::sqrt(1 - std::pow(a.beta2, step)));
@@ -88,24 +95,44 @@ void adam(const OptimArgs& a, const OptimTensor& t, int64_t b, int64_t e) {
   const C eps = static_cast<C>(a.eps), wd = static_cast<C>(a.weight_decay);
   const C shrink = static_cast<C>(1 - a.lr * a.weight_decay);
   const C gs = static_cast<C>(a.maximize ? -a.inv_scale : a.inv_scale);
-  const bool decay = a.weight_decay != 0, decoupled = a.decoupled;
   for (int64_t i = b; i < e; ++i) {
-    C p = L::load(x.p[i]);
-    C g = L::load(x.g[i]) * gs;
-    if (decay) {
-      if (decoupled) p *= shrink;
+    C p = L::load(p_[i]);
+    C g = L::load(g_[i]) * gs;
+    if constexpr (kDecay) {
+      if constexpr (kDecoupled) p *= shrink;
       else g += wd * p;
     }
-    const C m = lerp(L::load(x.s0[i]), g, w1);
-    C v = b2 * L::load(x.s1[i]) + w2 * g * g;
-    x.s0[i] = L::store(m);
-    x.s1[i] = L::store(v);
-    if (x.s2) {
-      v = std::max(L::load(x.s2[i]), v);
-      x.s2[i] = L::store(v);
+    const C m0 = L::load(m_[i]);
+    // torch's lerp(m0, g, w1), its form chosen by w1 < 0.5 once per call
+    const C m = kLowWeight ? m0 + w1 * (g - m0) : g - (g - m0) * (C(1) - w1);
+    C v = b2 * L::load(v_[i]) + w2 * g * g;
+    m_[i] = L::store(m);
+    v_[i] = L::store(v);
+    if constexpr (kAmsgrad) {
+      v = std::max(L::load(vmax_[i]), v);
+      vmax_[i] = L::store(v);
     }
-    x.p[i] = L::store(p - step_size * (m / (std::sqrt(v) / bc2_sqrt + eps)));
+    p_[i] = L::store(p - step_size * (m / (std::sqrt(v) / bc2_sqrt + eps)));
   }
+}
+
+template <typename T>
+void adam(const OptimArgs& a, const OptimTensor& t, int64_t b, int64_t e) {
+  const bool decay = a.weight_decay != 0, ams = t.state[2] != nullptr;
+  const bool low = 1 - a.beta1 < 0.5;
+  using Loop = void (*)(const OptimArgs&, const OptimTensor&, int64_t, int64_t);
+  // index: decay, decoupled, amsgrad, low weight as bits 3..0
+  static constexpr Loop kLoops[16] = {
+      adam_loop<T, false, false, false, false>, adam_loop<T, false, false, false, true>,
+      adam_loop<T, false, false, true, false>,  adam_loop<T, false, false, true, true>,
+      adam_loop<T, false, true, false, false>,  adam_loop<T, false, true, false, true>,
+      adam_loop<T, false, true, true, false>,   adam_loop<T, false, true, true, true>,
+      adam_loop<T, true, false, false, false>,  adam_loop<T, true, false, false, true>,
+      adam_loop<T, true, false, true, false>,   adam_loop<T, true, false, true, true>,
+      adam_loop<T, true, true, false, false>,   adam_loop<T, true, true, false, true>,
+      adam_loop<T, true, true, true, false>,    adam_loop<T, true, true, true, true>,
+  };
+  kLoops[(decay << 3) | (a.decoupled << 2) | (ams << 1) | int(low)](a, t, b, e);
 }
 
 template <typename T>
