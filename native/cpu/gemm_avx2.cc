@@ -213,24 +213,7 @@ struct Ukernel<double> {
   }
 };
 
-template <>
-void strip_transpose<float, Ukernel<float>::MR>(const float* src, int64_t ld, int64_t kc, float* dst) {
-  transpose_strip_f32<Ukernel<float>::MR>(src, ld, kc, dst);
-}
-template <>
-void strip_transpose<float, Ukernel<float>::NR>(const float* src, int64_t ld, int64_t kc, float* dst) {
-  transpose_strip_f32<Ukernel<float>::NR>(src, ld, kc, dst);
-}
-template <>
-void strip_transpose<double, Ukernel<double>::MR>(const double* src, int64_t ld, int64_t kc,
-                                                  double* dst) {
-  transpose_strip_f64<Ukernel<double>::MR>(src, ld, kc, dst);
-}
-template <>
-void strip_transpose<double, Ukernel<double>::NR>(const double* src, int64_t ld, int64_t kc,
-                                                  double* dst) {
-  transpose_strip_f64<Ukernel<double>::NR>(src, ld, kc, dst);
-}
+#include "gemm_strip_hooks.inc"
 
 // Half <-> float for packing and storing (F16C; bfloat16 is the top half of a float).
 // _mm256_cvtps_ph with round-to-nearest-even handles subnormals, inf and NaN.

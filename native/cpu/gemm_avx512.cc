@@ -258,24 +258,7 @@ struct Ukernel<double> : Tiles<double, 12, 16> {
   static constexpr bool kEdges = true;
 };
 
-template <>
-void strip_transpose<float, Ukernel<float>::MR>(const float* src, int64_t ld, int64_t kc, float* dst) {
-  transpose_strip_f32<Ukernel<float>::MR>(src, ld, kc, dst);
-}
-template <>
-void strip_transpose<float, Ukernel<float>::NR>(const float* src, int64_t ld, int64_t kc, float* dst) {
-  transpose_strip_f32<Ukernel<float>::NR>(src, ld, kc, dst);
-}
-template <>
-void strip_transpose<double, Ukernel<double>::MR>(const double* src, int64_t ld, int64_t kc,
-                                                  double* dst) {
-  transpose_strip_f64<Ukernel<double>::MR>(src, ld, kc, dst);
-}
-template <>
-void strip_transpose<double, Ukernel<double>::NR>(const double* src, int64_t ld, int64_t kc,
-                                                  double* dst) {
-  transpose_strip_f64<Ukernel<double>::NR>(src, ld, kc, dst);
-}
+#include "gemm_strip_hooks.inc"
 
 }  // namespace tg::cpu::avx512
 #endif
