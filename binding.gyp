@@ -55,6 +55,7 @@
         "native/cpu/random.cc",
         "native/cpu/conv.cc",
         "native/cpu/pool.cc",
+        "native/cpu/conv_half.cc",
         "native/cpu/optim.cc",
         "native/cpu/amp.cc",
         "cuda/stub.cc"

@@ -1,13 +1,16 @@
-// Caching device allocator and host<->device copies. cudaMalloc and cudaFree
-// synchronize the device and cost tens of microseconds, so freed blocks are kept
-// per rounded size and handed out again; emptying the cache returns them.
+// The device, its stream, and a caching allocator for device memory.
+// cudaMalloc and cudaFree synchronize the device and cost tens of microseconds, so
+// freed blocks are kept per rounded size and handed out again. Every kernel and copy
+// runs on one stream, so a block handed out again is only touched after its last
+// user's work has run. An allocation that fails empties the cache and tries once
+// more before it reports how much was asked for and how much the device has free.
 #include <mutex>
 #include <new>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
-#include "../native/kernels.h"
+#include "../native/allocator.h"
 #include "common.cuh"
 
 namespace tg::cuda {
@@ -26,6 +29,7 @@ size_t round_size(size_t bytes) {
 struct Cache {
   std::mutex mu;
   std::unordered_map<size_t, std::vector<void*>> blocks;
+  int64_t cached = 0;  // bytes held in `blocks`
 };
 Cache& cache() {
   static Cache* c = new Cache();  // outlives static destruction; the driver may be gone at exit
@@ -35,6 +39,8 @@ Cache& cache() {
 struct Probe {
   int count = 0;
   std::string status;
+  std::string name;
+  int sms = 1;
 };
 const Probe& probe() {
   static const Probe p = [] {
@@ -60,6 +66,12 @@ const Probe& probe() {
     } else if (r.count == 0) {
       r.status = "no CUDA device found (driver for CUDA " + version(driver) + ")";
     } else {
+      cudaDeviceProp prop;
+      if (cudaGetDeviceProperties(&prop, 0) == cudaSuccess) {
+        r.name = prop.name;
+        r.sms = prop.multiProcessorCount;
+      }
+      cudaGetLastError();
       r.status = std::to_string(r.count) + " CUDA device(s), driver for CUDA " + version(driver);
     }
     return r;
@@ -71,39 +83,64 @@ void require_device() {
   if (probe().count == 0) throw std::runtime_error("CUDA is not available: " + probe().status);
 }
 
+// Frees every cached block; the caller holds the cache lock.
+void release_cached(Cache& c) {
+  for (auto& kv : c.blocks)
+    for (void* q : kv.second) cudaFree(q);
+  c.blocks.clear();
+  c.cached = 0;
+}
+
+std::string mib(size_t bytes) {
+  return std::to_string((bytes + (size_t(1) << 19)) >> 20) + " MiB";
+}
+
 }  // namespace
 
 bool available() { return probe().count > 0; }
 int device_count() { return probe().count; }
 const char* status() { return probe().status.c_str(); }
+const char* device_name() { return probe().name.c_str(); }
+int sm_count() { return probe().sms; }
+
+cudaStream_t stream() {
+  static cudaStream_t s = [] {
+    require_device();
+    cudaStream_t created = nullptr;
+    TG_CUDA_CHECK(cudaStreamCreateWithFlags(&created, cudaStreamNonBlocking));
+    return created;
+  }();
+  return s;
+}
 
 void* alloc(size_t bytes) {
   require_device();
-  size_t size = round_size(bytes);
+  const size_t size = round_size(bytes);
   Cache& c = cache();
-  {
-    std::lock_guard<std::mutex> lock(c.mu);
-    auto it = c.blocks.find(size);
-    if (it != c.blocks.end() && !it->second.empty()) {
-      void* p = it->second.back();
-      it->second.pop_back();
-      return p;
-    }
+  std::lock_guard<std::mutex> lock(c.mu);
+  auto it = c.blocks.find(size);
+  if (it != c.blocks.end() && !it->second.empty()) {
+    void* p = it->second.back();
+    it->second.pop_back();
+    c.cached -= static_cast<int64_t>(size);
+    return p;
   }
   void* p = nullptr;
   cudaError_t err = cudaMalloc(&p, size);
   if (err == cudaErrorMemoryAllocation) {
     cudaGetLastError();
-    {  // give cached blocks back and try once more
-      std::lock_guard<std::mutex> lock(c.mu);
-      for (auto& kv : c.blocks)
-        for (void* q : kv.second) cudaFree(q);
-      c.blocks.clear();
-    }
+    // the cached blocks may still be read by queued kernels: let them finish first
+    TG_CUDA_CHECK(cudaStreamSynchronize(stream()));
+    release_cached(c);
     err = cudaMalloc(&p, size);
     if (err == cudaErrorMemoryAllocation) {
       cudaGetLastError();
-      throw std::bad_alloc();
+      size_t free_bytes = 0, total_bytes = 0;
+      cudaMemGetInfo(&free_bytes, &total_bytes);
+      cudaGetLastError();
+      throw OutOfMemory("CUDA out of memory: asked for " + mib(size) + " (" + std::to_string(bytes) +
+                        " bytes), " + mib(free_bytes) + " free of " + mib(total_bytes) + " on " +
+                        probe().name + " after emptying the cache");
     }
   }
   TG_CUDA_CHECK(err);
@@ -112,18 +149,44 @@ void* alloc(size_t bytes) {
 
 void free(void* p, size_t bytes) {
   Cache& c = cache();
+  const size_t size = round_size(bytes);
   std::lock_guard<std::mutex> lock(c.mu);
-  c.blocks[round_size(bytes)].push_back(p);
+  c.blocks[size].push_back(p);
+  c.cached += static_cast<int64_t>(size);
 }
 
+void empty_cache() {
+  if (!available()) return;
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  TG_CUDA_CHECK(cudaStreamSynchronize(stream()));
+  release_cached(c);
+}
+
+int64_t cached_bytes() {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  return c.cached;
+}
+
+// Host memory here is pageable: the runtime stages it, so the source may be reused
+// as soon as the call returns even though the copy is queued on the stream.
 void copy_to_device(void* dst, const void* src, size_t bytes) {
-  TG_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice));
+  if (bytes == 0) return;
+  TG_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream()));
 }
 void copy_to_host(void* dst, const void* src, size_t bytes) {
-  TG_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost));
+  if (bytes == 0) return;
+  TG_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream()));
+  TG_CUDA_CHECK(cudaStreamSynchronize(stream()));
 }
 void copy_device(void* dst, const void* src, size_t bytes) {
-  TG_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice));
+  if (bytes == 0) return;
+  TG_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream()));
+}
+
+void synchronize() {
+  if (available()) TG_CUDA_CHECK(cudaStreamSynchronize(stream()));
 }
 
 }  // namespace tg::cuda

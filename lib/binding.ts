@@ -122,11 +122,15 @@ export interface NativeAddon {
   ampUnscale(grads: readonly S[], numels: readonly number[], invScale: number, foundInf: S): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
-  memory(): { cpu: MemoryCounters & { cachedBytes: number }; cuda: MemoryCounters };
+  memory(): { cpu: MemoryCounters & { cachedBytes: number }; cuda: MemoryCounters & { cachedBytes: number } };
   emptyCache(): void;
   cpuInfo(): CpuInfo;
   selectIsa(name: string): boolean;
-  cudaStatus(): { available: boolean; deviceCount: number; status: string };
+  cudaStatus(): { available: boolean; deviceCount: number; status: string; deviceName: string };
+  /** Returns every cached free block of device memory to the driver (waits for queued kernels). */
+  cudaEmptyCache(): void;
+  /** Waits until every queued kernel has run. */
+  cudaSynchronize(): void;
 }
 
 /** The package root: the nearest folder upwards with tensorgrad's package.json. */

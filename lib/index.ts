@@ -8,7 +8,7 @@ export { Tensor } from './tensor';
 export type { NestedArray } from './tensor';
 export type { DType, FloatDType } from './dtype';
 export { promoteTypes } from './dtype';
-export type { Device } from './device';
+export type { Device, DeviceLike } from './device';
 export type { Shape } from './shape';
 export type { CpuInfo } from './binding';
 export { TensorgradError, DisposedError, DeviceMismatchError, CudaUnavailableError, AutogradError } from './errors';
@@ -67,8 +67,12 @@ export interface MemoryInfo {
   cpuPeakBytes: number;
   /** Freed CPU blocks kept for reuse (see emptyCache). */
   cpuCachedBytes: number;
+  /** Bytes held by live CUDA tensors (as torch.cuda.memory_allocated). */
   cudaBytes: number;
   cudaStorages: number;
+  cudaPeakBytes: number;
+  /** Freed device blocks kept for reuse (see cuda.emptyCache). */
+  cudaCachedBytes: number;
 }
 
 /** Native memory in use, for watching a training loop stay flat. */
@@ -81,6 +85,8 @@ export function memory(): MemoryInfo {
     cpuCachedBytes: m.cpu.cachedBytes,
     cudaBytes: m.cuda.bytes,
     cudaStorages: m.cuda.storages,
+    cudaPeakBytes: m.cuda.peakBytes,
+    cudaCachedBytes: m.cuda.cachedBytes,
   };
 }
 
@@ -99,6 +105,16 @@ export const cuda = {
   deviceCount: cudaDeviceCount,
   /** Why CUDA is or is not usable, in one line. */
   status: (): string => native.cudaStatus().status,
+  /** The first GPU's name (e.g. 'NVIDIA H100 80GB HBM3'); '' without one. */
+  deviceName: (): string => native.cudaStatus().deviceName,
+  /** Bytes held by live CUDA tensors (torch.cuda.memory_allocated). */
+  memoryAllocated: (): number => native.memory().cuda.bytes,
+  /** Bytes the caching allocator holds: live tensors plus cached free blocks (torch.cuda.memory_reserved). */
+  memoryReserved: (): number => native.memory().cuda.bytes + native.memory().cuda.cachedBytes,
+  /** Returns cached free device blocks to the driver (torch.cuda.empty_cache). */
+  emptyCache: (): void => native.cudaEmptyCache(),
+  /** Waits for every queued kernel (torch.cuda.synchronize); reading values does this by itself. */
+  synchronize: (): void => native.cudaSynchronize(),
 };
 
 export const testing = { gradcheck, GradcheckError };

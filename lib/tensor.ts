@@ -7,7 +7,7 @@
 import type { HostArray } from './binding';
 import { native } from './binding';
 import type { DType } from './dtype';
-import type { Device } from './device';
+import type { Device, DeviceLike } from './device';
 import type { GradFn } from './autograd';
 import { backward as runBackward } from './autograd';
 import { allocate, StorageRef } from './storage';
@@ -158,7 +158,7 @@ export class Tensor {
   }
 
   // ---- dtype and device ----
-  to(target: DType | Device): Tensor {
+  to(target: DType | DeviceLike): Tensor {
     return conv.to(this, target);
   }
   float(): Tensor {

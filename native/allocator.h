@@ -4,10 +4,23 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <new>
+#include <string>
 
 #include "dtype.h"
 
 namespace tg {
+
+// An allocation that failed with a message worth showing (how much was asked for,
+// how much is free); the N-API glue turns it into a RangeError with that text.
+class OutOfMemory : public std::bad_alloc {
+ public:
+  explicit OutOfMemory(std::string msg) : msg_(std::move(msg)) {}
+  const char* what() const noexcept override { return msg_.c_str(); }
+
+ private:
+  std::string msg_;
+};
 
 void* device_alloc(Device d, size_t bytes);  // throws std::bad_alloc when out of memory
 void device_free(Device d, void* p, size_t bytes);

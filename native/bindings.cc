@@ -304,14 +304,21 @@ Napi::Value Tri(const Napi::CallbackInfo& info) {
   });
 }
 
-// Checks every index value against the dimension it indexes.
+// Checks every index value against the dimension it indexes. CUDA indices are
+// read back for the check (a synchronization), as a user's index tensor must never
+// steer a kernel out of bounds.
 void require_indices(const Args& args, const char* op, const Storage& index, int64_t n,
                      int64_t limit, int dim) {
   REQUIRE_TYPE(args.env(), index.dtype() == DType::k_int32,
                std::string(op) + ": index must be int32, got " + dtype_name(index.dtype()));
-  REQUIRE(args.env(), index.device() == Device::kCpu || n == 0,
-          std::string(op) + ": CUDA indices arrive with the CUDA backend");
+  if (n == 0) return;
+  std::vector<int32_t> host;
   const int32_t* p = static_cast<const int32_t*>(index.data());
+  if (index.device() == Device::kCuda) {
+    host.resize(static_cast<size_t>(n));
+    cuda::copy_to_host(host.data(), index.data(), host.size() * sizeof(int32_t));
+    p = host.data();
+  }
   for (int64_t i = 0; i < n; ++i)
     REQUIRE(args.env(), p[i] >= 0 && p[i] < limit,
             std::string(op) + ": index " + std::to_string(p[i]) + " is out of range for dimension " +
@@ -560,8 +567,8 @@ int64_t block_extent(const Args& args, std::initializer_list<int64_t> dims) {
 }
 
 void require_float(const Args& args, size_t i, const Storage& s) {
-  REQUIRE_TYPE(args.env(), s.dtype() == DType::k_float32 || s.dtype() == DType::k_float64,
-               args.where(i) + " must be float32 or float64, got " + dtype_name(s.dtype()));
+  REQUIRE_TYPE(args.env(), dtype_is_float(s.dtype()),
+               args.where(i) + " must be a floating-point storage, got " + dtype_name(s.dtype()));
 }
 
 // conv2d(kind, a, b, bias | null, out, [n, c, h, w, oc, kh, kw, oh, ow, strideH, strideW,
@@ -658,8 +665,9 @@ Napi::Value Pool2d(const Napi::CallbackInfo& info) {
       REQUIRE_TYPE(args.env(), idx->dtype() == DType::k_int32 && idx->device() == dst.device(),
                    "pool2d: indices must be int32 on the output's device");
       require_extent(args, 3, *idx, outn);
-      if (k == PoolKind::maxBackward) {
-        // each index is a position in its own input plane, or -1 for none
+      if (k == PoolKind::maxBackward && idx->device() == Device::kCpu) {
+        // each index is a position in its own input plane, or -1 for none (the CUDA
+        // kernel skips any other value itself: these indices never leave the library)
         const int32_t* ip = static_cast<const int32_t*>(idx->data());
         const int64_t hw = p.h * p.w;
         for (int64_t i = 0; i < outn; ++i)
@@ -820,8 +828,15 @@ Napi::Value OptimStep(const Napi::CallbackInfo& info) {
       a.found_inf = static_cast<const float*>(found_inf->data());
     }
     dispatch::optim_step(ref.device(), ref.dtype(), a, tensors.data(), n);
-    // CPU only for now: a CUDA flag would be read back here (or the steps kept on the device)
-    const bool skipped = a.found_inf != nullptr && *a.found_inf != 0.0f;
+    // the kernel itself skipped the update on overflow; this read only reports it
+    float flag = 0.0f;
+    if (a.found_inf != nullptr) {
+      if (ref.device() == Device::kCuda)
+        cuda::copy_to_host(&flag, a.found_inf, sizeof(float));
+      else
+        flag = *a.found_inf;
+    }
+    const bool skipped = flag != 0.0f;
     return Napi::Boolean::New(env, !skipped);
   });
 }
@@ -892,7 +907,9 @@ Napi::Value Memory(const Napi::CallbackInfo& info) {
   CacheStats cs = cpu_cache_stats();
   cpu_o.Set("cachedBytes", static_cast<double>(cs.cached_bytes));
   o.Set("cpu", cpu_o);
-  o.Set("cuda", counters(env, Device::kCuda));
+  Napi::Object cuda_o = counters(env, Device::kCuda);
+  cuda_o.Set("cachedBytes", static_cast<double>(cuda::cached_bytes()));
+  o.Set("cuda", cuda_o);
   return o;
 }
 
@@ -946,7 +963,22 @@ Napi::Value CudaStatus(const Napi::CallbackInfo& info) {
     o.Set("available", cuda::available());
     o.Set("deviceCount", cuda::device_count());
     o.Set("status", cuda::status());
+    o.Set("deviceName", cuda::device_name());
     return o;
+  });
+}
+
+Napi::Value CudaEmptyCache(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    cuda::empty_cache();
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value CudaSynchronize(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    cuda::synchronize();
+    return info.Env().Undefined();
   });
 }
 
@@ -983,6 +1015,8 @@ void register_bindings(Napi::Env env, Napi::Object exports) {
   exports.Set("cpuInfo", Napi::Function::New<CpuInfo>(env, "cpuInfo"));
   exports.Set("selectIsa", Napi::Function::New<SelectIsa>(env, "selectIsa"));
   exports.Set("cudaStatus", Napi::Function::New<CudaStatus>(env, "cudaStatus"));
+  exports.Set("cudaEmptyCache", Napi::Function::New<CudaEmptyCache>(env, "cudaEmptyCache"));
+  exports.Set("cudaSynchronize", Napi::Function::New<CudaSynchronize>(env, "cudaSynchronize"));
 }
 
 }  // namespace tg

@@ -125,97 +125,27 @@ struct AmpTensor {
 };
 
 namespace cpu {
-
-template <typename T>
-void fill(T* out, int64_t n, double value);
-template <typename S, typename D>
-void cast(const S* src, D* dst, int64_t n);
-
-template <typename T>
-void unary(UnaryOp op, const T* x, T* y, int64_t n, const UnaryParams& p);
-template <typename T>
-void binary(BinaryOp op, const Iter& it, T* out, const T* a, const T* b);
-template <typename T>
-void compare(CompareOp op, const Iter& it, boolean* out, const T* a, const T* b);
-
-// Byte-level kernels: they move elements of `esize` bytes without arithmetic.
-void copy_strided(const Iter& it, int esize, char* dst, const char* src);
-void where(const Iter& it, int esize, char* out, const boolean* cond, const char* a, const char* b);
-void tri(int esize, const char* src, char* dst, int64_t batch, int64_t rows, int64_t cols,
-         int64_t k, bool upper);
-void index_select(int esize, const char* src, const int32_t* index, char* out, int64_t outer,
-                  int64_t src_dim, int64_t n_index, int64_t inner);
-void gather(int esize, const IndexArgs& a, const char* src, const int32_t* index, char* out);
-template <typename T>
-void scatter_add(const IndexArgs& a, T* out, const int32_t* index, const T* src);
-
-// (outer, r, inner) -> (outer, inner); indices (may be null) get the arg position.
-template <typename T>
-void reduce(ReduceOp op, const T* x, T* y, int32_t* indices, int64_t outer, int64_t r,
-            int64_t inner);
-template <typename T>
-void softmax(const T* x, T* y, int64_t outer, int64_t r, int64_t inner, bool log);
-
-// C = act(alpha * op(A) op(B) + beta * C + bias), batched with element strides between
-// matrices (a stride of 0 shares one operand). beta == 0 never reads C.
-template <typename T>
-void gemm(const GemmArgs& g, const T* a, const T* b, T* c);
-
-// Philox4x32-10 counter-based numbers: element i depends only on (seed, offset + i).
-template <typename T>
-void random(RandomKind kind, T* out, int64_t n, uint64_t seed, uint64_t offset, double p1,
-            double p2);
-
-// Convolution over gemm<T> (conv.cc); float and double. gx and gw are overwritten.
-template <typename T>
-void conv2d_forward(const ConvArgs& a, const T* x, const T* w, const T* bias, T* y);
-template <typename T>
-void conv2d_grad_input(const ConvArgs& a, const T* gy, const T* w, T* gx);
-template <typename T>
-void conv2d_grad_weight(const ConvArgs& a, const T* x, const T* gy, T* gw);
-// gb[o] = sum of gy over images and positions of output channel o
-template <typename T>
-void conv2d_grad_bias(const ConvArgs& a, const T* gy, T* gb);
-
-// Pooling (pool.cc); float and double. Max-pool indices are positions in the input
-// plane (i*w + j), -1 for a window that holds no input element; backward kernels
-// overwrite gx.
-template <typename T>
-void max_pool2d(const PoolArgs& a, const T* x, T* y, int32_t* indices);
-template <typename T>
-void max_pool2d_backward(const PoolArgs& a, const T* gy, const int32_t* indices, T* gx);
-template <typename T>
-void avg_pool2d(const PoolArgs& a, const T* x, T* y);
-template <typename T>
-void avg_pool2d_backward(const PoolArgs& a, const T* gy, T* gx);
-template <typename T>
-void adaptive_avg_pool2d(const PoolArgs& a, const T* x, T* y);
-template <typename T>
-void adaptive_avg_pool2d_backward(const PoolArgs& a, const T* gy, T* gx);
-
-// Updates every tensor of a group in one pass over each tensor's memory; the pool
-// shares the pieces of all tensors, so many small tensors still use every thread.
-template <typename T>
-void optim_step(const OptimArgs& a, const OptimTensor* tensors, int64_t count);
-
-// Mixed precision: every tensor *= inv_scale in place, in one pass, and *found_inf
-// set to 1 when any value read was inf or NaN (never cleared here).
-template <typename T>
-void amp_unscale(const AmpTensor* tensors, int64_t count, double inv_scale, float* found_inf);
-
+#include "kernel_list.inc"
 }  // namespace cpu
 
-// CUDA entry points. Built from cuda/ when nvcc is present, else from
-// cuda/stub.cc, where each one throws a clear error.
+// CUDA: the same kernels on device memory, plus the device's own services. Built
+// from cuda/ when nvcc is present, else from cuda/stub.cc, where each one throws a
+// clear error.
 namespace cuda {
+#include "kernel_list.inc"
+
 bool available();
 int device_count();
-const char* status();  // why CUDA is or is not usable, for error messages
-void* alloc(size_t bytes);
+const char* status();       // why CUDA is or is not usable, for error messages
+const char* device_name();  // of device 0; "" without one
+void* alloc(size_t bytes);  // throws OutOfMemory (allocator.h) when a retry after emptying the cache fails
 void free(void* p, size_t bytes);
+void empty_cache();         // returns every cached free block to the driver
+int64_t cached_bytes();     // held in the cache, not in use
 void copy_to_device(void* dst, const void* src, size_t bytes);
-void copy_to_host(void* dst, const void* src, size_t bytes);
+void copy_to_host(void* dst, const void* src, size_t bytes);  // waits for queued kernels
 void copy_device(void* dst, const void* src, size_t bytes);
+void synchronize();         // waits until every queued kernel has run
 }  // namespace cuda
 
 }  // namespace tg

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "allocator.h"
 #include "storage.h"
 
 namespace tg {
@@ -29,6 +30,8 @@ Napi::Value guard(const Napi::Env& env, F&& body) {
     return body();
   } catch (const Napi::Error& e) {
     e.ThrowAsJavaScriptException();
+  } catch (const OutOfMemory& e) {
+    Napi::RangeError::New(env, e.what()).ThrowAsJavaScriptException();
   } catch (const std::bad_alloc&) {
     Napi::RangeError::New(env, "out of memory").ThrowAsJavaScriptException();
   } catch (const std::exception& e) {

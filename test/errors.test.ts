@@ -109,7 +109,7 @@ describe('error messages name the op, the argument and the values', () => {
     if (tg.cuda.isAvailable()) return; // the CUDA test suite covers the other case
     expectError(() => tg.zeros([2], { device: 'cuda' }), tg.CudaUnavailableError, /^zeros: CUDA is not available: /);
     expectError(() => a.to('cuda'), tg.CudaUnavailableError, /^to: CUDA is not available: /);
-    expectError(() => tg.zeros([2], { device: 'tpu' as never }), TypeError, "zeros: Expected 'cpu' or 'cuda' for device but received 'tpu'");
+    expectError(() => tg.zeros([2], { device: 'tpu' as never }), TypeError, "zeros: Expected 'cpu', 'cuda' or 'cuda:N' for device but received 'tpu'");
   });
 });
 

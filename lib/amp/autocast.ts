@@ -88,20 +88,3 @@ export function autocastToFloat32(op: string, x: Tensor): Tensor {
   if (!isAutocastEnabled()) return x;
   return x.dtype === 'float16' || x.dtype === 'bfloat16' ? cast(x, 'float32' as DType, op) : x;
 }
-
-/**
- * @internal The hook of the half-precision ops that have no half kernel yet (conv1d,
- * conv2d): under autocast, the operands are rounded to the autocast dtype, the op runs
- * in float32 on the rounded values (products of halves are exact in float32, sums
- * accumulate in float32) and its output is rounded to the autocast dtype, so the
- * result has the dtype and the precision of a half op. Otherwise run(operands) as is.
- */
-export function autocastEmulated<A extends readonly unknown[]>(op: string, operands: A, run: (operands: A) => Tensor): Tensor {
-  const s = current();
-  if (s === undefined || !s.enabled) return run(operands);
-  const rounded = operands.map((t) =>
-    t instanceof Tensor && lowPrecisionEligible(t) ? cast(cast(t, s.dtype, op), 'float32', op) : t,
-  ) as unknown as A;
-  const y = run(rounded);
-  return y.dtype === 'float32' ? cast(y, s.dtype, op) : y;
-}

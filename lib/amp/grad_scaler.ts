@@ -16,6 +16,7 @@
 import { native } from '../binding';
 import { checkBoolean, checkNumber, checkOptions, checkTensor, describe, expected } from '../check';
 import { noGrad } from '../autograd';
+import type { Device } from '../device';
 import { TensorgradError } from '../errors';
 import { mul } from '../ops/elementwise';
 import { zeros } from '../ops/creation';
@@ -223,18 +224,21 @@ export class GradScaler {
   // Every gradient times invScale (1: check only), with the inf/NaN flag: one native
   // pass per dtype over all gradients of the optimizer.
   private checkGrads(optimizer: Optimizer<object, unknown>, invScale: number): Tensor {
-    const foundInf = noGrad(() => zeros([1], { dtype: 'float32' }));
     const byDtype = new Map<string, Tensor[]>();
+    let device: Device = 'cpu';
     for (const group of optimizer.paramGroups) {
       for (const p of group.params) {
         const g = p.grad;
         if (g === null) continue;
         checkTensor('GradScaler.unscale_', 'a gradient', g);
+        device = g.device;
         const list = byDtype.get(g.dtype) ?? [];
         list.push(g);
         byDtype.set(g.dtype, list);
       }
     }
+    // the flag lives beside the gradients: the optimizer's kernels read it there
+    const foundInf = noGrad(() => zeros([1], { dtype: 'float32', device }));
     for (const grads of byDtype.values()) {
       native.ampUnscale(grads.map((g) => g._s), grads.map((g) => g.numel), invScale, foundInf._s);
     }

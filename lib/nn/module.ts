@@ -9,7 +9,7 @@ import { noGrad } from '../autograd';
 import { native } from '../binding';
 import { checkBoolean, checkOptions, checkTensor, expected } from '../check';
 import { isDType, isFloating, type DType } from '../dtype';
-import { checkDevice, type Device } from '../device';
+import { checkDevice, type Device, type DeviceLike } from '../device';
 import { TensorgradError } from '../errors';
 import { cast, to as convert } from '../ops/convert';
 import { contiguousStrides, formatShape, sameShape } from '../shape';
@@ -322,10 +322,10 @@ export abstract class Module {
    * tensor to a device, in place: the tensors keep their identity (gradients are
    * converted too). Build optimizers after moving a model, as in PyTorch.
    */
-  to(target: DType | Device): this {
-    const toDType = isDType(target);
-    if (toDType && !isFloating(target)) expected(TypeError, 'to', 'a floating-point dtype or a device', 'target', target);
-    if (!toDType) checkDevice('to', target, 'target');
+  to(to: DType | DeviceLike): this {
+    const toDType = isDType(to);
+    if (toDType && !isFloating(to)) expected(TypeError, 'to', 'a floating-point dtype or a device', 'target', to);
+    const target: DType | Device = toDType ? to : checkDevice('to', to, 'target');
     const seen = new Set<Tensor>();
     for (const m of this.modules()) {
       for (const t of [...m.#parameters.values(), ...m.#buffers.values()]) {

@@ -14,7 +14,8 @@ import { formatShape } from '../shape';
 import { Tensor } from '../tensor';
 import { cast } from './convert';
 import { expand, reshape } from './shape';
-import { autocastEmulated } from '../amp/autocast';
+import { autocastToHalf } from '../amp/autocast';
+import { isFloating } from '../dtype';
 
 type Pair = readonly [number, number];
 
@@ -123,9 +124,9 @@ function spatialParam(op: string, name: string, value: unknown, spatial: 1 | 2, 
 
 /** The checked float dtype shared by input, weight and bias. */
 function checkFloatOperands(op: string, input: Tensor, weight: Tensor, bias: Tensor | null): void {
-  if (input.dtype !== 'float32' && input.dtype !== 'float64') {
-    // integer convolution is not a thing in PyTorch either; half types come with mixed precision
-    expected(TypeError, op, 'a float32 or float64 tensor', 'input', input);
+  if (!isFloating(input.dtype)) {
+    // integer convolution is not a thing in PyTorch either
+    expected(TypeError, op, 'a floating-point tensor', 'input', input);
   }
   for (const [name, t] of [['weight', weight], ['bias', bias]] as const) {
     if (t !== null && t.dtype !== input.dtype) {
@@ -214,16 +215,19 @@ function convolve(op: string, spatial: 1 | 2, input: unknown, weight: unknown, b
 
 /**
  * 2-D convolution (torch.nn.functional.conv2d): input [N, C, H, W] or [C, H, W],
- * weight [OC, C / groups, KH, KW], bias [OC]. float32 or float64.
+ * weight [OC, C / groups, KH, KW], bias [OC]. Any float dtype; float16 and bfloat16
+ * accumulate in float32.
  */
 export function conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, options?: Conv2dOptions): Tensor {
-  return autocastEmulated('conv2d', [input, weight, bias] as const, ([x, w, b]) => convolve('conv2d', 2, x, w, b, options));
+  const [x, w, b] = autocastToHalf('conv2d', [input, weight, bias] as const);
+  return convolve('conv2d', 2, x, w, b, options);
 }
 
 /**
  * 1-D convolution (torch.nn.functional.conv1d): input [N, C, L] or [C, L],
- * weight [OC, C / groups, K], bias [OC]. float32 or float64.
+ * weight [OC, C / groups, K], bias [OC]. Any float dtype, as conv2d.
  */
 export function conv1d(input: Tensor, weight: Tensor, bias?: Tensor | null, options?: Conv1dOptions): Tensor {
-  return autocastEmulated('conv1d', [input, weight, bias] as const, ([x, w, b]) => convolve('conv1d', 1, x, w, b, options));
+  const [x, w, b] = autocastToHalf('conv1d', [input, weight, bias] as const);
+  return convolve('conv1d', 1, x, w, b, options);
 }

@@ -6,7 +6,7 @@ import { native, type HostArray } from '../binding';
 import { record } from '../autograd';
 import { checkTensor, expected } from '../check';
 import { isDType, isFloating, type DType } from '../dtype';
-import { checkDevice, type Device } from '../device';
+import { checkDevice, type Device, type DeviceLike } from '../device';
 import { AutogradError } from '../errors';
 import { contiguousStrides, formatShape } from '../shape';
 import { Tensor, type NestedArray } from '../tensor';
@@ -59,7 +59,7 @@ function toDevice(t: Tensor, device: Device): Tensor {
 }
 
 /** t.to('float16'), t.to('cuda'): returns t itself when nothing changes, like PyTorch. */
-export function to(t: Tensor, target: DType | Device): Tensor {
+export function to(t: Tensor, target: DType | DeviceLike): Tensor {
   checkTensor('to', 'input', t);
   if (isDType(target)) return cast(t, target);
   return toDevice(t, checkDevice('to', target, 'target'));

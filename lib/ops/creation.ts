@@ -2,14 +2,14 @@
 import { native, type HostArray } from '../binding';
 import { checkBoolean, checkDType, checkInteger, checkNumber, checkOptions, checkShape, checkTensor, describe, expected } from '../check';
 import { DEFAULT_FLOAT, isFloating, type DType } from '../dtype';
-import { checkDevice, type Device } from '../device';
+import { checkDevice, type Device, type DeviceLike } from '../device';
 import { numel, type Shape } from '../shape';
 import { fromHost, Tensor, type NestedArray } from '../tensor';
 import { setRequiresGrad } from './convert';
 
 export interface CreateOptions {
   dtype?: DType;
-  device?: Device;
+  device?: DeviceLike;
   requiresGrad?: boolean;
 }
 

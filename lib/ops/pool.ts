@@ -8,6 +8,7 @@
 import { native, type PoolKind } from '../binding';
 import { record } from '../autograd';
 import { checkBoolean, checkInteger, checkOptions, checkTensor, expected } from '../check';
+import { isFloating } from '../dtype';
 import { formatShape } from '../shape';
 import { Tensor } from '../tensor';
 import { cast } from './convert';
@@ -68,7 +69,7 @@ const outShape = (x: Tensor, g: Geometry): number[] => [...x.shape.slice(0, -2),
 function checkInput(op: string, input: unknown): Tensor {
   const x = checkTensor(op, 'input', input);
   if (x.ndim !== 3 && x.ndim !== 4) expected(RangeError, op, 'a 3-D (unbatched) or 4-D (batched) tensor', 'input', x);
-  if (x.dtype !== 'float32' && x.dtype !== 'float64') expected(TypeError, op, 'a float32 or float64 tensor', 'input', x);
+  if (!isFloating(x.dtype)) expected(TypeError, op, 'a floating-point tensor', 'input', x);
   // the batch may be empty; a plane or a channel count may not (PyTorch's rule)
   if (x.shape.slice(-3).some((d) => d === 0)) {
     expected(RangeError, op, 'non-empty channel and spatial dims', 'input', x);

@@ -47,7 +47,7 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: readonly 
       const base = Float64Array.from(t.data());
       const got = analytic[k].data();
       const at = (values: Float64Array): number => {
-        const replaced = inputs.map((x, j) => (j === i ? tensor(values, { dtype: 'float64', shape: t.shape }) : x));
+        const replaced = inputs.map((x, j) => (j === i ? tensor(values, { dtype: 'float64', shape: t.shape, device: t.device }) : x));
         return project(fn(...replaced));
       };
       for (let e = 0; e < base.length; e++) {

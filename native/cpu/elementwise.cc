@@ -227,17 +227,8 @@ void compare(CompareOp op, const Iter& it, boolean* out, const T* a, const T* b)
 TG_FOR_ALL_TYPES(TG_INST)
 #undef TG_INST
 
-#define TG_INST_CAST_TO(S, D) template void cast<S, D>(const S*, D*, int64_t);
-#define TG_INST_CAST_FROM(S) \
-  TG_INST_CAST_TO(S, float)  \
-  TG_INST_CAST_TO(S, double) \
-  TG_INST_CAST_TO(S, ::tg::half) \
-  TG_INST_CAST_TO(S, ::tg::bfloat16) \
-  TG_INST_CAST_TO(S, int32_t) \
-  TG_INST_CAST_TO(S, uint8_t) \
-  TG_INST_CAST_TO(S, ::tg::boolean)
-TG_FOR_ALL_TYPES(TG_INST_CAST_FROM)
-#undef TG_INST_CAST_FROM
-#undef TG_INST_CAST_TO
+#define TG_INST_CAST(S, D) template void cast<S, D>(const S*, D*, int64_t);
+TG_FOR_ALL_TYPE_PAIRS(TG_INST_CAST)
+#undef TG_INST_CAST
 
 }  // namespace tg::cpu

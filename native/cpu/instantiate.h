@@ -17,3 +17,11 @@
   X(double)                   \
   X(::tg::half)               \
   X(::tg::bfloat16)
+
+// Every (source, destination) pair of storage types, for cast<S, D>.
+#define TG_PAIRS_FROM(X, S) \
+  X(S, float) X(S, double) X(S, ::tg::half) X(S, ::tg::bfloat16) X(S, int32_t) X(S, uint8_t) X(S, ::tg::boolean)
+#define TG_FOR_ALL_TYPE_PAIRS(X)                                                    \
+  TG_PAIRS_FROM(X, float) TG_PAIRS_FROM(X, double) TG_PAIRS_FROM(X, ::tg::half)     \
+  TG_PAIRS_FROM(X, ::tg::bfloat16) TG_PAIRS_FROM(X, int32_t) TG_PAIRS_FROM(X, uint8_t) \
+  TG_PAIRS_FROM(X, ::tg::boolean)
