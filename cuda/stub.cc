@@ -56,7 +56,7 @@ template <typename T> void avg_pool2d(const PoolArgs&, const T*, T*) { unavailab
 template <typename T> void avg_pool2d_backward(const PoolArgs&, const T*, T*) { unavailable(); }
 template <typename T> void adaptive_avg_pool2d(const PoolArgs&, const T*, T*) { unavailable(); }
 template <typename T> void adaptive_avg_pool2d_backward(const PoolArgs&, const T*, T*) { unavailable(); }
-template <typename T> void optim_step(const OptimArgs&, const OptimTensor*, int64_t) { unavailable(); }
+template <typename T, typename G> void optim_step(const OptimArgs&, const OptimTensor*, int64_t) { unavailable(); }
 template <typename T> void amp_unscale(const AmpTensor*, int64_t, double, float*) { unavailable(); }
 
 #define TG_INST_ALL(T)                                                                   \
@@ -85,8 +85,10 @@ TG_FOR_ALL_TYPE_PAIRS(TG_INST_CAST)
   template void avg_pool2d_backward<T>(const PoolArgs&, const T*, T*);                   \
   template void adaptive_avg_pool2d<T>(const PoolArgs&, const T*, T*);                   \
   template void adaptive_avg_pool2d_backward<T>(const PoolArgs&, const T*, T*);          \
-  template void optim_step<T>(const OptimArgs&, const OptimTensor*, int64_t);            \
   template void amp_unscale<T>(const AmpTensor*, int64_t, double, float*);
 TG_FOR_FLOAT_TYPES(TG_INST_FLOAT)
+
+#define TG_INST_OPTIM(T, G) template void optim_step<T, G>(const OptimArgs&, const OptimTensor*, int64_t);
+TG_FOR_OPTIM_TYPE_PAIRS(TG_INST_OPTIM)
 
 }  // namespace tg::cuda

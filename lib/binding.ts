@@ -107,12 +107,13 @@ export interface NativeAddon {
    * sgd [momentum buffer], adam [expAvg, expAvgSq, maxExpAvgSq], rmsprop [squareAvg,
    * momentum buffer, gradAvg], adagrad [sum]. steps: this update's count, from 1 (SGD: 1 =
    * new momentum buffer). foundInf: a float32 flag; when non-zero nothing is updated and
-   * the call returns false.
+   * the call returns false. Master weights: params (and state) float32, grads float16 or
+   * bfloat16, and copies the half parameters, rewritten from the updated masters.
    */
   optimStep(
     kind: number, hyper: readonly number[], params: readonly S[], grads: readonly S[],
     state0: ReadonlyArray<S | null>, state1: ReadonlyArray<S | null>, state2: ReadonlyArray<S | null>,
-    numels: readonly number[], steps: readonly number[], foundInf: S | null,
+    numels: readonly number[], steps: readonly number[], foundInf: S | null, copies?: readonly S[] | null,
   ): boolean;
   /**
    * The loss scaler's fused pass: every grads[k] (one floating dtype, numels[k] elements)

@@ -727,10 +727,13 @@ std::vector<int64_t> integer_list(const Napi::CallbackInfo& info, const Args& ar
   return out;
 }
 
-// optimStep(kind, hyper, params, grads, state0, state1, state2, numels, steps, foundInf | null)
+// optimStep(kind, hyper, params, grads, state0, state1, state2, numels, steps, foundInf | null,
+//           copies | null)
 //   -> true when the update ran, false when foundInf was set and it was skipped.
 //   hyper: numbers at the positions of optimHyper; the arrays hold one entry per
 //   parameter; state arrays hold null where a kind's slot is unused (see OptimTensor).
+//   copies: with float32 master weights (params float32, grads half), the half
+//   parameters to rewrite, one per parameter; otherwise null.
 Napi::Value OptimStep(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value {
     Args args(info, "optimStep", 10);
@@ -777,6 +780,8 @@ Napi::Value OptimStep(const Napi::CallbackInfo& info) {
     std::vector<int64_t> numels = integer_list(info, args, 7, params.size(), 0);
     std::vector<int64_t> steps = integer_list(info, args, 8, params.size(), 1);
     Storage* found_inf = args.optional_storage(9);
+    const bool has_copies = !(info[10].IsNull() || info[10].IsUndefined());
+    std::vector<Storage*> copies = has_copies ? storage_list(info, args, 10, n, false) : std::vector<Storage*>();
     if (n == 0) return Napi::Boolean::New(env, true);
 
     // Which state slots each kind uses: 1 required, 0 must be null.
@@ -789,24 +794,41 @@ Napi::Value OptimStep(const Napi::CallbackInfo& info) {
       default: break;
     }
     const Storage& ref = *params[0];
-    REQUIRE_TYPE(env, dtype_is_float(ref.dtype()),
-                 args.where(2) + "[0] must have a floating-point dtype, got " + dtype_name(ref.dtype()));
-    auto same = [&](size_t arg, int64_t k, const Storage& s) {
+    REQUIRE_TYPE(env, ref.dtype() == DType::k_float32 || ref.dtype() == DType::k_float64,
+                 args.where(2) + "[0] must be float32 or float64 (half parameters train through float32 "
+                                 "master weights), got " + dtype_name(ref.dtype()));
+    // gradients (and copies) are in the parameters' dtype, or half beside float32 masters
+    const DType grad_t = grads[0]->dtype();
+    const bool master = grad_t != ref.dtype();
+    REQUIRE_TYPE(env, !master || (ref.dtype() == DType::k_float32 &&
+                                  (grad_t == DType::k_float16 || grad_t == DType::k_bfloat16)),
+                 args.where(3) + "[0] has dtype " + dtype_name(grad_t) + " beside " + dtype_name(ref.dtype()) +
+                     " parameters; only float32 master weights take float16 or bfloat16 gradients");
+    REQUIRE_TYPE(env, master == has_copies,
+                 args.where(10) + (master ? " must list the half parameters the float32 masters update"
+                                          : " must be null: the parameters are their own masters"));
+    auto same_as = [&](size_t arg, int64_t k, const Storage& s, DType want) {
       const std::string at = args.where(arg) + "[" + std::to_string(k) + "]";
-      REQUIRE_TYPE(env, s.dtype() == ref.dtype(),
-                   at + " has dtype " + dtype_name(s.dtype()) + ", expected " + dtype_name(ref.dtype()));
+      REQUIRE_TYPE(env, s.dtype() == want,
+                   at + " has dtype " + dtype_name(s.dtype()) + ", expected " + dtype_name(want));
       REQUIRE_TYPE(env, s.device() == ref.device(), at + " is on another device than argument 2[0]");
       REQUIRE(env, numels[k] <= s.numel(),
               at + " is too small: the update reads " + std::to_string(numels[k]) +
                   " elements but it holds " + std::to_string(s.numel()));
     };
+    auto same = [&](size_t arg, int64_t k, const Storage& s) { same_as(arg, k, s, ref.dtype()); };
     std::vector<OptimTensor> tensors(n);
     for (int64_t k = 0; k < n; ++k) {
       same(2, k, *params[k]);
-      same(3, k, *grads[k]);
+      same_as(3, k, *grads[k], grad_t);
       OptimTensor& t = tensors[k];
       t.param = params[k]->data();
       t.grad = grads[k]->data();
+      if (master) {
+        same_as(10, k, *copies[k], grad_t);
+        REQUIRE(env, copies[k] != grads[k], args.where(10) + "[" + std::to_string(k) + "] aliases the gradient");
+        t.copy = copies[k]->data();
+      }
       t.numel = numels[k];
       t.step = steps[k];
       for (int j = 0; j < 3; ++j) {
@@ -827,7 +849,7 @@ Napi::Value OptimStep(const Napi::CallbackInfo& info) {
       require_extent(args, 9, *found_inf, 1);
       a.found_inf = static_cast<const float*>(found_inf->data());
     }
-    dispatch::optim_step(ref.device(), ref.dtype(), a, tensors.data(), n);
+    dispatch::optim_step(ref.device(), ref.dtype(), grad_t, a, tensors.data(), n);
     // the kernel itself skipped the update on overflow; this read only reports it
     float flag = 0.0f;
     if (a.found_inf != nullptr) {

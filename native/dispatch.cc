@@ -151,8 +151,15 @@ void pool2d(Device dev, DType t, PoolKind kind, const PoolArgs& args, const void
   });
 }
 
-void optim_step(Device dev, DType t, const OptimArgs& a, const OptimTensor* tensors, int64_t count) {
-  TG_SWITCH_FLOATING(t, "optimStep", TG_ON(dev, optim_step<T>(a, tensors, count)));
+void optim_step(Device dev, DType t, DType grad_t, const OptimArgs& a, const OptimTensor* tensors,
+                int64_t count) {
+  auto is = [&](DType p, DType g) { return t == p && grad_t == g; };
+  if (is(DType::k_float32, DType::k_float32)) return TG_ON(dev, optim_step<float, float>(a, tensors, count));
+  if (is(DType::k_float64, DType::k_float64)) return TG_ON(dev, optim_step<double, double>(a, tensors, count));
+  if (is(DType::k_float32, DType::k_float16)) return TG_ON(dev, optim_step<float, half>(a, tensors, count));
+  if (is(DType::k_float32, DType::k_bfloat16)) return TG_ON(dev, optim_step<float, bfloat16>(a, tensors, count));
+  throw std::invalid_argument(std::string("optimStep: no update for ") + dtype_name(t) + " parameters with " +
+                              dtype_name(grad_t) + " gradients (half parameters train through float32 master weights)");
 }
 
 void amp_unscale(Device dev, DType t, const AmpTensor* tensors, int64_t count, double inv_scale,

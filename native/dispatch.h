@@ -36,8 +36,10 @@ void conv2d(Device dev, DType t, ConvKind kind, const ConvArgs& args, const void
 void pool2d(Device dev, DType t, PoolKind kind, const PoolArgs& args, const void* src, void* dst,
             int32_t* indices);
 
-// tensors: every param, grad and state of dtype t on device dev (see OptimTensor)
-void optim_step(Device dev, DType t, const OptimArgs& a, const OptimTensor* tensors, int64_t count);
+// tensors: every param and state of dtype t, every grad (and copy) of grad_t, on
+// device dev (see OptimTensor)
+void optim_step(Device dev, DType t, DType grad_t, const OptimArgs& a, const OptimTensor* tensors,
+                int64_t count);
 void amp_unscale(Device dev, DType t, const AmpTensor* tensors, int64_t count, double inv_scale,
                  float* found_inf);
 

@@ -102,8 +102,11 @@ struct OptimArgs {
   const float* found_inf = nullptr;
 };
 
-// One parameter of the group: param, grad and state share dtype and hold numel
-// elements. state slots (null when unused):
+// One parameter of the group: param and state share a dtype, grad shares it too or,
+// with float32 master weights, is half (float16 or bfloat16) like copy: the half
+// parameter the model computes with, rewritten from the updated param (null when the
+// parameter is its own master). Every tensor holds numel elements. state slots (null
+// when unused):
 //   sgd:     [momentum buffer]
 //   adam:    [exp_avg, exp_avg_sq, max_exp_avg_sq (amsgrad)]
 //   rmsprop: [square_avg, momentum buffer (momentum > 0), grad_avg (centered)]
@@ -114,6 +117,7 @@ struct OptimTensor {
   void* param = nullptr;
   const void* grad = nullptr;
   void* state[3] = {nullptr, nullptr, nullptr};
+  void* copy = nullptr;
   int64_t numel = 0;
   int64_t step = 1;
 };

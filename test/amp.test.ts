@@ -448,6 +448,88 @@ describe('GradScaler', () => {
   });
 });
 
+describe('float32 master weights for half parameters', () => {
+  it('AdamW: the master follows an all-float32 AdamW bit for bit; the half parameter is the master rounded', () => {
+    for (const dtype of HALVES) {
+      const p = tg.randn([37], { seed: 51 }).to(dtype).requiresGrad_();
+      const ref = p.detach().to('float32').requiresGrad_();
+      const c = tg.randn([37], { seed: 52 }).to(dtype);
+      const opt = new tg.optim.AdamW([p], { lr: 1e-2, weightDecay: 0.1 });
+      const optRef = new tg.optim.AdamW([ref], { lr: 1e-2, weightDecay: 0.1 });
+      for (let step = 0; step < 5; step++) {
+        opt.zeroGrad();
+        optRef.zeroGrad();
+        tg.sum(tg.mul(tg.square(p), c)).backward();
+        // the same half gradient, exactly, for the float32 run
+        ref.grad = p.grad!.to('float32');
+        opt.step();
+        optRef.step();
+        const state = opt.getState(p)!;
+        expect(state.tensors.master.dtype).toBe('float32');
+        expect(state.tensors.expAvg.dtype).toBe('float32');
+        expect(Array.from(state.tensors.master.data())).toEqual(Array.from(ref.data()));
+        expect(Array.from(p.data())).toEqual(Array.from(ref.to(dtype).data()));
+      }
+      expect(p.dtype).toBe(dtype);
+    }
+  });
+
+  it('updates smaller than half a float16 step still add up', () => {
+    const p = tg.ones([3], { dtype: 'float16', requiresGrad: true });
+    const opt = new tg.optim.SGD([p], { lr: 1e-4, momentum: 0.5 });
+    for (let step = 0; step < 20; step++) {
+      opt.zeroGrad();
+      tg.sum(p).backward(); // gradient 1: each step moves 1e-4, a tenth of float16's step at 1
+      opt.step();
+    }
+    // plain float16 SGD would round every update away and stay at 1
+    const master = opt.getState(p)!.tensors.master.data()[0];
+    expect(master).toBeLessThan(0.997);
+    expect(p.data()[0]).toBe(tg.tensor([master]).to('float16').item());
+    expect(p.data()[0]).toBeLessThan(1);
+  });
+
+  it('an overflow step under GradScaler leaves master, moments and half parameter bit-identical', () => {
+    const p = tg.randn([9], { seed: 53 }).to('float16').requiresGrad_();
+    const opt = new tg.optim.Adam([p], { lr: 1e-2 });
+    const scaler = new tg.amp.GradScaler({ initScale: 256 });
+    const run = (bad: boolean) => {
+      opt.zeroGrad();
+      const y = tg.sum(tg.square(p));
+      scaler.scale(bad ? tg.mul(y, Infinity) : y).backward();
+      scaler.step(opt);
+      scaler.update();
+    };
+    run(false);
+    const snap = () => [p, ...Object.values(opt.getState(p)!.tensors)].map((t) => Array.from(t.data()));
+    const before = snap();
+    run(true);
+    expect(snap()).toEqual(before);
+    expect(scaler.getScale()).toBe(128);
+  });
+
+  it('the state dict keeps the master in float32 and a loaded optimizer continues identically', () => {
+    const make = () => tg.randn([5], { seed: 54 }).to('bfloat16').requiresGrad_();
+    const p = make();
+    const opt = new tg.optim.Adam([p], { lr: 1e-2 });
+    const stepOnce = (q: tg.Tensor, o: tg.optim.Adam) => {
+      o.zeroGrad();
+      tg.sum(tg.square(q)).backward();
+      o.step();
+    };
+    stepOnce(p, opt);
+    const saved = opt.stateDict();
+    expect(saved.state[0].tensors.master.dtype).toBe('float32');
+    const q = p.detach().clone().requiresGrad_();
+    const opt2 = new tg.optim.Adam([q], { lr: 1e-2 });
+    opt2.loadStateDict(saved);
+    stepOnce(p, opt);
+    stepOnce(q, opt2);
+    expect(Array.from(q.data())).toEqual(Array.from(p.data()));
+    expect(opt2.getState(q)!.tensors.master.dtype).toBe('float32');
+  });
+});
+
 describe('MNIST MLP: fp32, float16 + GradScaler and bfloat16 reach the same accuracy', () => {
   const dir = path.resolve(__dirname, '../../shared/data/mnist');
 

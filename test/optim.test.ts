@@ -524,7 +524,9 @@ describe('native backstop (optimStep)', () => {
     expect(call(sgd, f64(3), null)).toThrow('optimStep: argument 3[0] is too small: the update reads 5 elements but it holds 3');
     expect(call(sgd, f64(5), null, 6)).toThrow('optimStep: argument 2[0] is too small: the update reads 6 elements but it holds 5');
     expect(call(sgd, tg.zeros([5]), null)).toThrow(TypeError);
-    expect(call(sgd, tg.zeros([5]), null)).toThrow('optimStep: argument 3[0] has dtype float32, expected float64');
+    expect(call(sgd, tg.zeros([5]), null)).toThrow(
+      'optimStep: argument 3[0] has dtype float32 beside float64 parameters; only float32 master weights take float16 or bfloat16 gradients',
+    );
     expect(call(adam, f64(5), null)).toThrow('optimStep: argument 4[0] must be a Storage: this update keeps state in it');
     expect(call(sgd, f64(5), f64(5))).toThrow('optimStep: argument 4[0] must be null: this update keeps no state there');
     expect(call(sgd, f64(5), null, 5, [0.1])).toThrow(`optimStep: argument 1 has 1 entries, expected ${h().length}`);
@@ -537,8 +539,18 @@ describe('native backstop (optimStep)', () => {
     );
     const ints = tg.zeros([5], { dtype: 'int32' });
     expect(() => native.optimStep(sgd, h(), [ints._s], [ints._s], [null], [null], [null], [5], [1], null)).toThrow(
-      'optimStep: argument 2[0] must have a floating-point dtype, got int32',
+      'optimStep: argument 2[0] must be float32 or float64 (half parameters train through float32 master weights), got int32',
     );
+    // master weights: float32 params, half grads and the half copies, all or none
+    const m = tg.zeros([5]);
+    const hg = tg.zeros([5], { dtype: 'float16' });
+    const master = (grad: tg.Tensor, copies: tg.Tensor[] | null) => () =>
+      native.optimStep(sgd, h(), [m._s], [grad._s], [null], [null], [null], [5], [1], null, copies && copies.map((c) => c._s));
+    expect(master(hg, null)).toThrow('optimStep: argument 10 must list the half parameters the float32 masters update');
+    expect(master(tg.zeros([5]), [tg.zeros([5])])).toThrow('optimStep: argument 10 must be null: the parameters are their own masters');
+    expect(master(hg, [tg.zeros([5], { dtype: 'bfloat16' })])).toThrow('optimStep: argument 10[0] has dtype bfloat16, expected float16');
+    expect(master(hg, [hg])).toThrow('optimStep: argument 10[0] aliases the gradient');
+    expect(master(hg, [tg.zeros([3], { dtype: 'float16' })])).toThrow('optimStep: argument 10[0] is too small');
     expect(() => native.optimStep(sgd, h(), [p._s], [f64(5)._s], [null], [null], [null], [5], [1], f64(1)._s)).toThrow(
       'optimStep: argument 9 must be a float32 storage on the parameters\' device',
     );

@@ -4,6 +4,11 @@
  * each in a single pass over its memory (native/cpu/optim.cc has the rules). This
  * file owns their state: tensors created on the first step that needs them, a step
  * count per parameter, and the state dict of both.
+ *
+ * float16 and bfloat16 parameters train through float32 master weights: the state
+ * holds a float32 copy of the parameter ('master') and float32 moments; the fused pass
+ * reads the half gradient, updates the master and rounds it into the half parameter.
+ * Updates smaller than half a half-precision step then still add up.
  */
 import { native, type OptimHyperName, type OptimKind } from '../binding';
 import { checkOptions, checkTensor, expected } from '../check';
@@ -27,6 +32,8 @@ export type StateSlots = readonly [string | null, string | null, string | null];
 
 interface Item {
   param: Tensor;
+  /** The float32 master weight of a half parameter, else null. */
+  master: Tensor | null;
   grad: Tensor;
   state: ParamStateDict;
   slots: Array<Tensor | null>;
@@ -36,6 +43,12 @@ interface Item {
 }
 
 const HYPER_COUNT = Object.keys(native.optimHyper).length;
+const MASTER = 'master';
+
+/** The dtype a parameter's optimizer state is kept in: float32 beside half parameters. */
+function stateDtype(p: Tensor): Tensor['dtype'] {
+  return p.dtype === 'float16' || p.dtype === 'bfloat16' ? 'float32' : p.dtype;
+}
 
 export abstract class FusedOptimizer<O extends object> extends Optimizer<O, ParamStateDict> {
   /** step() accepts AmpStepOptions (PyTorch's _step_supports_amp_scaling). */
@@ -103,40 +116,63 @@ export abstract class FusedOptimizer<O extends object> extends Optimizer<O, Para
       const existing = this.state.get(param);
       const state = existing ?? { step: 0, tensors: {} };
       const fresh: string[] = [];
+      let master: Tensor | null = null;
+      if (stateDtype(param) !== param.dtype) {
+        master = state.tensors[MASTER] ?? null;
+        if (master === null) {
+          master = noGrad(() => to(param, 'float32'));
+          fresh.push(MASTER);
+        }
+      }
       const slots = names.map((n) => {
         if (n === null) return null;
         const t = state.tensors[n];
         if (t !== undefined) return t;
         fresh.push(n);
-        return this.initState(n, param, group);
+        return this.initState(n, master ?? param, group);
       });
-      items.push({ param, grad, state, slots, fresh, step: this.stepValue(state, fresh), isNew: existing === undefined });
+      const step = this.stepValue(state, fresh.filter((n) => n !== MASTER));
+      items.push({ param, master, grad, state, slots, fresh, step, isNew: existing === undefined });
     });
     if (items.length === 0) return;
     const hyper = new Array<number>(HYPER_COUNT).fill(0);
     for (const [k, v] of Object.entries(this.hyper(group))) hyper[native.optimHyper[k as OptimHyperName]] = Number(v);
     hyper[native.optimHyper.invScale] = invScale;
-    const slot = (k: number) => items.map((it) => (it.slots[k] === null ? null : it.slots[k]!._s));
-    const applied = native.optimStep(
-      native.optimKinds[this.kind],
-      hyper,
-      items.map((it) => it.param._s),
-      items.map((it) => it.grad._s),
-      slot(0),
-      slot(1),
-      slot(2),
-      items.map((it) => it.param.numel),
-      items.map((it) => it.step),
-      foundInf === null ? null : foundInf._s,
-    );
+    // one native pass per kind of parameter: its own dtype, or half beside a float32 master
+    const buckets = new Map<string, Item[]>();
+    for (const it of items) {
+      const key = `${it.param.dtype}:${it.master !== null}`;
+      const list = buckets.get(key) ?? [];
+      list.push(it);
+      buckets.set(key, list);
+    }
+    let applied = true;
+    for (const list of buckets.values()) {
+      const slot = (k: number) => list.map((it) => (it.slots[k] === null ? null : it.slots[k]!._s));
+      const masters = list[0].master !== null;
+      applied = native.optimStep(
+        native.optimKinds[this.kind],
+        hyper,
+        list.map((it) => (it.master ?? it.param)._s),
+        list.map((it) => it.grad._s),
+        slot(0),
+        slot(1),
+        slot(2),
+        list.map((it) => it.param.numel),
+        list.map((it) => it.step),
+        foundInf === null ? null : foundInf._s,
+        masters ? list.map((it) => it.param._s) : null,
+      );
+    }
     for (const it of items) {
       if (it.grad !== it.param.grad) it.grad.dispose();
+      const made = (n: string) => (n === MASTER ? it.master! : it.slots[names.indexOf(n)]!);
       if (!applied) {
         // a skipped step leaves no trace: state made for it goes again
-        it.fresh.forEach((n) => it.slots[names.indexOf(n)]!.dispose());
+        it.fresh.forEach((n) => made(n).dispose());
         continue;
       }
-      it.fresh.forEach((n) => (it.state.tensors[n] = it.slots[names.indexOf(n)]!));
+      it.fresh.forEach((n) => (it.state.tensors[n] = made(n)));
       it.state.step += 1;
       if (it.isNew) this.state.set(it.param, it.state);
     }
@@ -172,12 +208,12 @@ export abstract class FusedOptimizer<O extends object> extends Optimizer<O, Para
       }
       return { p, s };
     });
-    // own copies in the parameter's dtype and device, as torch.optim casts loaded state
+    // own copies on the parameter's device in its state dtype, as torch.optim casts loaded state
     const loaded = entries.map(({ p, s }) => ({
       p,
       step: s.step,
       tensors: Object.fromEntries(
-        Object.entries(s.tensors).map(([name, t]) => [name, noGrad(() => clone(to(to(t, p.device), p.dtype)))]),
+        Object.entries(s.tensors).map(([name, t]) => [name, noGrad(() => clone(to(to(t, p.device), stateDtype(p))))]),
       ),
     }));
     for (const s of this.state.values()) for (const t of Object.values(s.tensors)) t.dispose();

@@ -25,3 +25,9 @@
   TG_PAIRS_FROM(X, float) TG_PAIRS_FROM(X, double) TG_PAIRS_FROM(X, ::tg::half)     \
   TG_PAIRS_FROM(X, ::tg::bfloat16) TG_PAIRS_FROM(X, int32_t) TG_PAIRS_FROM(X, uint8_t) \
   TG_PAIRS_FROM(X, ::tg::boolean)
+
+// The (parameter and state, gradient) storage types of the fused optimizer steps:
+// one type throughout for float32 and float64; float32 master weights with the
+// gradient and the parameter's copy in a half type (mixed precision).
+#define TG_FOR_OPTIM_TYPE_PAIRS(X) \
+  X(float, float) X(double, double) X(float, ::tg::half) X(float, ::tg::bfloat16)

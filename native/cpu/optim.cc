@@ -17,8 +17,14 @@
 //            (centered); avg = sqrt(s - ga^2 or s) + eps;
 //            momentum: buf = momentum buf + g / avg, p -= lr buf; else p -= lr g / avg
 //   adagrad: g += wd p; s += g^2; p -= lr / (1 + (t - 1) lr_decay) g / (sqrt(s) + eps)
+//
+// Master weights (mixed precision): with T = float and G a half type, the parameter
+// and state are float32 and the gradient is half; the same pass rounds the updated
+// float32 parameter into the half copy the model computes with (OptimTensor::copy).
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <utility>
 #include <stdexcept>
 #include <vector>
 
@@ -39,52 +45,63 @@ inline C lerp(C a, C b, C w) {
   return w < C(0.5) ? a + w * (b - a) : b - (b - a) * (C(1) - w);
 }
 
-template <typename T>
+// Parameter and state of storage type T, gradient and parameter copy of type G.
+template <typename T, typename G>
 struct Ptrs {
   T* p;
-  const T* g;
+  const G* g;
   T* s0;
   T* s1;
   T* s2;
+  G* copy;
   explicit Ptrs(const OptimTensor& t)
       : p(static_cast<T*>(t.param)),
-        g(static_cast<const T*>(t.grad)),
+        g(static_cast<const G*>(t.grad)),
         s0(static_cast<T*>(t.state[0])),
         s1(static_cast<T*>(t.state[1])),
-        s2(static_cast<T*>(t.state[2])) {}
+        s2(static_cast<T*>(t.state[2])),
+        copy(static_cast<G*>(t.copy)) {}
+  // the updated parameter, into the parameter and its half copy when there is one
+  template <typename C>
+  void put(int64_t i, C v) const {
+    p[i] = Compute<T>::store(v);
+    if (copy) copy[i] = Compute<G>::store(v);
+  }
 };
 
-template <typename T>
+template <typename T, typename G>
 void sgd(const OptimArgs& a, const OptimTensor& t, int64_t b, int64_t e) {
   using L = Compute<T>;
   using C = compute_t<T>;
-  Ptrs<T> x(t);
+  Ptrs<T, G> x(t);
   const C lr = static_cast<C>(a.lr), wd = static_cast<C>(a.weight_decay);
   const C gs = static_cast<C>(a.maximize ? -a.inv_scale : a.inv_scale);
   const C mom = static_cast<C>(a.momentum), keep = static_cast<C>(1 - a.dampening);
   const bool first = t.step == 1, decay = a.weight_decay != 0;
   for (int64_t i = b; i < e; ++i) {
     const C p = L::load(x.p[i]);
-    C g = L::load(x.g[i]) * gs;
+    C g = static_cast<C>(Compute<G>::load(x.g[i])) * gs;
     if (decay) g += wd * p;
     if (x.s0) {
       const C buf = first ? g : mom * L::load(x.s0[i]) + keep * g;
       x.s0[i] = L::store(buf);
       g = a.nesterov ? g + mom * buf : buf;
     }
-    x.p[i] = L::store(p - lr * g);
+    x.put(i, p - lr * g);
   }
 }
 
 // The Adam element loop with every per-call choice (weight decay and its kind,
-// amsgrad, which of lerp's two forms) fixed at compile time and no aliasing, so the
-// compiler vectorizes it: with them as run-time branches it ran scalar, ~8 ns an element.
-template <typename T, bool kDecay, bool kDecoupled, bool kAmsgrad, bool kLowWeight>
+// amsgrad, which of lerp's two forms, a half copy to write) fixed at compile time and
+// no aliasing, so the compiler vectorizes it: with them as run-time branches it ran
+// scalar, ~8 ns an element.
+template <typename T, typename G, bool kDecay, bool kDecoupled, bool kAmsgrad, bool kLowWeight, bool kCopy>
 void adam_loop(const OptimArgs& a, const OptimTensor& t, int64_t b, int64_t e) {
   using L = Compute<T>;
   using C = compute_t<T>;
   T* __restrict p_ = static_cast<T*>(t.param);
-  const T* __restrict g_ = static_cast<const T*>(t.grad);
+  const G* __restrict g_ = static_cast<const G*>(t.grad);
+  G* __restrict copy_ = static_cast<G*>(t.copy);
   T* __restrict m_ = static_cast<T*>(t.state[0]);
   T* __restrict v_ = static_cast<T*>(t.state[1]);
   T* __restrict vmax_ = static_cast<T*>(t.state[2]);
@@ -97,7 +114,7 @@ void adam_loop(const OptimArgs& a, const OptimTensor& t, int64_t b, int64_t e) {
   const C gs = static_cast<C>(a.maximize ? -a.inv_scale : a.inv_scale);
   for (int64_t i = b; i < e; ++i) {
     C p = L::load(p_[i]);
-    C g = L::load(g_[i]) * gs;
+    C g = static_cast<C>(Compute<G>::load(g_[i])) * gs;
     if constexpr (kDecay) {
       if constexpr (kDecoupled) p *= shrink;
       else g += wd * p;
@@ -112,34 +129,33 @@ void adam_loop(const OptimArgs& a, const OptimTensor& t, int64_t b, int64_t e) {
       v = std::max(L::load(vmax_[i]), v);
       vmax_[i] = L::store(v);
     }
-    p_[i] = L::store(p - step_size * (m / (std::sqrt(v) / bc2_sqrt + eps)));
+    p = p - step_size * (m / (std::sqrt(v) / bc2_sqrt + eps));
+    p_[i] = L::store(p);
+    if constexpr (kCopy) copy_[i] = Compute<G>::store(p);
   }
 }
 
-template <typename T>
-void adam(const OptimArgs& a, const OptimTensor& t, int64_t b, int64_t e) {
-  const bool decay = a.weight_decay != 0, ams = t.state[2] != nullptr;
-  const bool low = 1 - a.beta1 < 0.5;
-  using Loop = void (*)(const OptimArgs&, const OptimTensor&, int64_t, int64_t);
-  // index: decay, decoupled, amsgrad, low weight as bits 3..0
-  static constexpr Loop kLoops[16] = {
-      adam_loop<T, false, false, false, false>, adam_loop<T, false, false, false, true>,
-      adam_loop<T, false, false, true, false>,  adam_loop<T, false, false, true, true>,
-      adam_loop<T, false, true, false, false>,  adam_loop<T, false, true, false, true>,
-      adam_loop<T, false, true, true, false>,   adam_loop<T, false, true, true, true>,
-      adam_loop<T, true, false, false, false>,  adam_loop<T, true, false, false, true>,
-      adam_loop<T, true, false, true, false>,   adam_loop<T, true, false, true, true>,
-      adam_loop<T, true, true, false, false>,   adam_loop<T, true, true, false, true>,
-      adam_loop<T, true, true, true, false>,    adam_loop<T, true, true, true, true>,
-  };
-  kLoops[(decay << 3) | (a.decoupled << 2) | (ams << 1) | int(low)](a, t, b, e);
+using Update = void (*)(const OptimArgs&, const OptimTensor&, int64_t, int64_t);
+
+// The adam_loop instance for choice bits: decay, decoupled, amsgrad, low weight, copy (4..0).
+template <typename T, typename G, size_t... Bits>
+constexpr std::array<Update, sizeof...(Bits)> adam_loops(std::index_sequence<Bits...>) {
+  return {adam_loop<T, G, bool(Bits & 16), bool(Bits & 8), bool(Bits & 4), bool(Bits & 2), bool(Bits & 1)>...};
 }
 
-template <typename T>
+template <typename T, typename G>
+void adam(const OptimArgs& a, const OptimTensor& t, int64_t b, int64_t e) {
+  static constexpr auto kLoops = adam_loops<T, G>(std::make_index_sequence<32>());
+  const int decay = a.weight_decay != 0, ams = t.state[2] != nullptr, copy = t.copy != nullptr;
+  const int low = 1 - a.beta1 < 0.5;
+  kLoops[(decay << 4) | (int(a.decoupled) << 3) | (ams << 2) | (low << 1) | copy](a, t, b, e);
+}
+
+template <typename T, typename G>
 void rmsprop(const OptimArgs& a, const OptimTensor& t, int64_t b, int64_t e) {
   using L = Compute<T>;
   using C = compute_t<T>;
-  Ptrs<T> x(t);
+  Ptrs<T, G> x(t);
   const C lr = static_cast<C>(a.lr), wd = static_cast<C>(a.weight_decay);
   const C alpha = static_cast<C>(a.alpha), w = static_cast<C>(1 - a.alpha);
   const C eps = static_cast<C>(a.eps), mom = static_cast<C>(a.momentum);
@@ -147,7 +163,7 @@ void rmsprop(const OptimArgs& a, const OptimTensor& t, int64_t b, int64_t e) {
   const bool decay = a.weight_decay != 0;
   for (int64_t i = b; i < e; ++i) {
     const C p = L::load(x.p[i]);
-    C g = L::load(x.g[i]) * gs;
+    C g = static_cast<C>(Compute<G>::load(x.g[i])) * gs;
     if (decay) g += wd * p;
     const C sq = alpha * L::load(x.s0[i]) + w * g * g;
     x.s0[i] = L::store(sq);
@@ -161,29 +177,29 @@ void rmsprop(const OptimArgs& a, const OptimTensor& t, int64_t b, int64_t e) {
     if (x.s1) {
       const C buf = mom * L::load(x.s1[i]) + g / avg;
       x.s1[i] = L::store(buf);
-      x.p[i] = L::store(p - lr * buf);
+      x.put(i, p - lr * buf);
     } else {
-      x.p[i] = L::store(p - lr * (g / avg));
+      x.put(i, p - lr * (g / avg));
     }
   }
 }
 
-template <typename T>
+template <typename T, typename G>
 void adagrad(const OptimArgs& a, const OptimTensor& t, int64_t b, int64_t e) {
   using L = Compute<T>;
   using C = compute_t<T>;
-  Ptrs<T> x(t);
+  Ptrs<T, G> x(t);
   const C clr = static_cast<C>(a.lr / (1 + static_cast<double>(t.step - 1) * a.lr_decay));
   const C wd = static_cast<C>(a.weight_decay), eps = static_cast<C>(a.eps);
   const C gs = static_cast<C>(a.maximize ? -a.inv_scale : a.inv_scale);
   const bool decay = a.weight_decay != 0;
   for (int64_t i = b; i < e; ++i) {
     const C p = L::load(x.p[i]);
-    C g = L::load(x.g[i]) * gs;
+    C g = static_cast<C>(Compute<G>::load(x.g[i])) * gs;
     if (decay) g += wd * p;
     const C s = L::load(x.s0[i]) + g * g;
     x.s0[i] = L::store(s);
-    x.p[i] = L::store(p - clr * (g / (std::sqrt(s) + eps)));
+    x.put(i, p - clr * (g / (std::sqrt(s) + eps)));
   }
 }
 
@@ -193,15 +209,15 @@ struct Piece {
 
 }  // namespace
 
-template <typename T>
+template <typename T, typename G>
 void optim_step(const OptimArgs& a, const OptimTensor* tensors, int64_t count) {
   if (a.found_inf != nullptr && *a.found_inf != 0.0f) return;  // overflow: skip the whole update
-  void (*update)(const OptimArgs&, const OptimTensor&, int64_t, int64_t);
+  Update update;
   switch (a.kind) {
-    case OptimKind::sgd: update = sgd<T>; break;
-    case OptimKind::adam: update = adam<T>; break;
-    case OptimKind::rmsprop: update = rmsprop<T>; break;
-    case OptimKind::adagrad: update = adagrad<T>; break;
+    case OptimKind::sgd: update = sgd<T, G>; break;
+    case OptimKind::adam: update = adam<T, G>; break;
+    case OptimKind::rmsprop: update = rmsprop<T, G>; break;
+    case OptimKind::adagrad: update = adagrad<T, G>; break;
     default: throw std::invalid_argument("optimStep: unknown optimizer kind");
   }
   std::vector<Piece> pieces;
@@ -213,8 +229,8 @@ void optim_step(const OptimArgs& a, const OptimTensor* tensors, int64_t count) {
   });
 }
 
-#define TG_INST(T) template void optim_step<T>(const OptimArgs&, const OptimTensor*, int64_t);
-TG_FOR_FLOAT_TYPES(TG_INST)
+#define TG_INST(T, G) template void optim_step<T, G>(const OptimArgs&, const OptimTensor*, int64_t);
+TG_FOR_OPTIM_TYPE_PAIRS(TG_INST)
 #undef TG_INST
 
 }  // namespace tg::cpu
