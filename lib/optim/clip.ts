@@ -7,7 +7,9 @@ import { noGrad } from '../autograd';
 import { checkOptions, checkTensor, expected } from '../check';
 import { TensorgradError } from '../errors';
 import { clamp, mul } from '../ops/elementwise';
+import { cast } from '../ops/convert';
 import { norm } from '../ops/reduce';
+import { stack } from '../ops/shape';
 import { Tensor } from '../tensor';
 
 /** clipGradNorm_ with errorIfNonfinite found an inf or NaN total norm. */
@@ -47,8 +49,8 @@ export function clipGradNorm_(parameters: Tensor | Iterable<Tensor>, maxNorm: nu
   if (typeof errorIfNonfinite !== 'boolean') expected(TypeError, op, 'a boolean', 'errorIfNonfinite', errorIfNonfinite);
   const params = paramsWithGrad(op, parameters);
   if (params.length === 0) return 0;
-  const norms = noGrad(() => params.map((q) => norm(q.grad!, p).item()));
-  const total = p === Infinity ? Math.max(...norms) : norms.reduce((s, n) => s + n ** p, 0) ** (1 / p);
+  // the norm of the per-gradient norms, read back once (one synchronization on a GPU)
+  const total = noGrad(() => norm(stack(params.map((q) => cast(norm(q.grad!, p), 'float64'))), p).item());
   if (errorIfNonfinite && !Number.isFinite(total)) {
     throw new NonFiniteNormError(
       `${op}: the total norm of order ${p} for gradients from parameters is non-finite, so it cannot be clipped. ` +
