@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "../native/kernels.h"
 
@@ -96,6 +97,13 @@ struct DevCompute<boolean> {
 };
 template <typename T>
 using dev_compute_t = typename DevCompute<T>::type;
+
+// NaN test of a compute value; integers are never NaN.
+template <typename C>
+__device__ __forceinline__ bool is_nan(C v) {
+  if constexpr (std::is_floating_point_v<C>) return v != v;
+  return false;
+}
 
 // Offsets of element `linear` of an Iter walk (row-major over it.shape) for each
 // of its operands; operand 0 is the output.

@@ -15,12 +15,6 @@ namespace tg::cuda {
 
 namespace {
 
-template <typename C>
-__device__ __forceinline__ bool is_nan(C v) {
-  if constexpr (std::is_floating_point_v<C>) return v != v;
-  return false;
-}
-
 // Integer power by squaring, as the CPU: a negative exponent gives 0 except for
 // base +-1. Unsigned arithmetic wraps mod 2^64 without undefined behaviour, and its
 // low bits are those of the CPU's (wrapping) int64 product, all the store keeps.
