@@ -13,7 +13,7 @@ import { benchMain } from './bench/run';
 
 const USAGE = `usage: tensorgrad <command>
   info                       version, native binary, CPU features and kernels, threads, CUDA
-  bench [gemm|conv|train|all] [--json file] [--quick] ...   benchmarks (tensorgrad bench --help)
+  bench [gemm|conv|train|cuda|all] [--json file] [--quick] ...   benchmarks (tensorgrad bench --help)
   demo [args]                train the small CNN on the bundled 8x8 digits`;
 
 /** The demo script inside the package, the one `npm run demo` runs. */

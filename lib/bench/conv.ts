@@ -4,9 +4,11 @@
  * PyTorch's F.conv2d. Ours is tg.conv2d; while that op is not in the build the
  * column reads n/a and the PyTorch figures still stand.
  */
+import type { Device } from '../device';
 import * as tg from '../index';
 import type { Tensor } from '../tensor';
-import { measure, type Releasable } from './measure';
+import { syncFor } from './device_sync';
+import { measure, type MeasureOptions, type Releasable } from './measure';
 import { PEER_KINDS, type PeerName } from './peers';
 import { cellText, formatTable, naNotes, ratio, ratioText, type Column } from './table';
 import { mapCell, measureArgs, naCell, PeerSession, type BenchContext, type Cell } from './session';
@@ -26,6 +28,14 @@ export interface ConvCase {
 }
 
 export type ConvPass = 'fwd' | 'fwd+bwd';
+
+/** Where and in what dtype a conv runs: the CPU kind's fp32 on the CPU, or the GPU bench's fp32 and fp16. */
+export interface ConvPlacement {
+  device: Device;
+  dtype: 'float32' | 'float16';
+}
+
+const CPU_FLOAT32: ConvPlacement = { device: 'cpu', dtype: 'float32' };
 
 export interface ConvRow extends ConvCase {
   pass: ConvPass;
@@ -62,19 +72,19 @@ export function convCases(): ConvCase[] {
   ];
 }
 
-/** Times tg.conv2d on one case and pass at the current thread count; returns ms. */
-function timeOurs(c: ConvCase, pass: ConvPass, ctx: BenchContext): Cell {
+/** Times tg.conv2d on one case and pass at the current thread count (input, weight, bias all in `at`); returns ms. */
+export function timeConvOurs(c: ConvCase, pass: ConvPass, o: MeasureOptions, at: ConvPlacement = CPU_FLOAT32): Cell {
   const conv2d = findConv2d();
   if (conv2d === null) return { ok: false, na: 'tg.conv2d not built yet', detail: 'this build of tensorgrad exports no conv2d' };
   const owned: Tensor[] = [];
   try {
     const requiresGrad = pass === 'fwd+bwd';
     const [n, ci, h, w] = c.input;
-    const x = tg.randn([n, ci, h, w], { requiresGrad });
+    const x = tg.randn([n, ci, h, w], { requiresGrad, ...at });
     owned.push(x);
-    const weight = tg.randn([c.outChannels, ci / c.groups, ...c.kernel], { requiresGrad });
+    const weight = tg.randn([c.outChannels, ci / c.groups, ...c.kernel], { requiresGrad, ...at });
     owned.push(weight);
-    const bias = tg.randn([c.outChannels], { requiresGrad });
+    const bias = tg.randn([c.outChannels], { requiresGrad, ...at });
     owned.push(bias);
     const opts: Conv2dOptions = { stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups };
     const fn = requiresGrad
@@ -84,13 +94,22 @@ function timeOurs(c: ConvCase, pass: ConvPass, ctx: BenchContext): Cell {
           return [y, loss, ...tg.grad(loss, [x, weight, bias])];
         }
       : (): Releasable => conv2d(x, weight, bias, opts);
-    const timing = measure(fn, ctx.measure);
+    const timing = measure(fn, o, syncFor(at.device));
     return { ok: true, value: timing.medianS * 1e3, timing };
   } catch (e) {
     return naCell(e);
   } finally {
     for (const t of owned) t.dispose();
   }
+}
+
+/** The PyTorch peer's request line for one case and pass (bench/peers/torch_bench.py). */
+export function convRequest(c: ConvCase, pass: ConvPass, m: MeasureOptions, dtype: ConvPlacement['dtype'] = 'float32'): string {
+  const [n, ci, h, w] = c.input;
+  return [
+    'conv', pass === 'fwd' ? 'fwd' : 'fwdbwd', n, ci, h, w, c.outChannels, ...c.kernel, c.stride, c.padding, c.dilation, c.groups,
+    measureArgs(m), ...(dtype === 'float32' ? [] : [dtype]),
+  ].join(' ');
 }
 
 export async function runConv(ctx: BenchContext): Promise<ConvRow[]> {
@@ -104,12 +123,8 @@ export async function runConv(ctx: BenchContext): Promise<ConvRow[]> {
     try {
       for (const c of convCases()) {
         for (const pass of ['fwd', 'fwd+bwd'] as const) {
-          const row: ConvRow = { ...c, pass, threads, ours: timeOurs(c, pass, ctx), peers: {}, ratios: {} };
-          const [n, ci, h, w] = c.input;
-          const request = [
-            'conv', pass === 'fwd' ? 'fwd' : 'fwdbwd', n, ci, h, w, c.outChannels, ...c.kernel, c.stride, c.padding, c.dilation, c.groups,
-            measureArgs(ctx.measure),
-          ].join(' ');
+          const row: ConvRow = { ...c, pass, threads, ours: timeConvOurs(c, pass, ctx.measure), peers: {}, ratios: {} };
+          const request = convRequest(c, pass, ctx.measure);
           for (const p of peers) {
             const cell = mapCell(await session.time(p.name, request), (t) => t.medianS * 1e3);
             row.peers[p.name] = cell;

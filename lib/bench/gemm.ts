@@ -8,9 +8,11 @@
  * is what the peers get too (CblasTrans, 'T', a .t() view).
  */
 import { native } from '../binding';
+import type { Device } from '../device';
 import * as tg from '../index';
 import type { Tensor } from '../tensor';
-import { measure, type Releasable } from './measure';
+import { syncFor } from './device_sync';
+import { measure, type MeasureOptions, type Releasable } from './measure';
 import { PEER_KINDS, type PeerName } from './peers';
 import { cellText, fmt, formatTable, naNotes, ratio, ratioText, type Column } from './table';
 import { mapCell, measureArgs, naCell, PeerSession, type BenchContext, type Cell } from './session';
@@ -56,10 +58,13 @@ const LAYERS: readonly [number, number, number][] = [
   [64, 3136, 128],
 ];
 
+/** C[s,s] = A[s,s] B[s,s] in `dtype` (the GPU bench times these too). */
+export function squareCase(s: number, dtype: GemmDType): GemmCase {
+  return { shape: `${s}^3`, m: s, n: s, k: s, transA: false, transB: false, group: 'square', dtype };
+}
+
 export function gemmCases(quick: boolean): GemmCase[] {
-  const cases: GemmCase[] = (quick ? QUICK_SQUARES : FULL_SQUARES).map((s) => ({
-    shape: `${s}^3`, m: s, n: s, k: s, transA: false, transB: false, group: 'square', dtype: 'float32',
-  }));
+  const cases: GemmCase[] = (quick ? QUICK_SQUARES : FULL_SQUARES).map((s) => squareCase(s, 'float32'));
   for (const [b, i, o] of LAYERS) {
     const layer = `fc ${i}->${o} batch ${b}`;
     // forward C[b,o] = A[b,i] B[i,o]
@@ -70,21 +75,23 @@ export function gemmCases(quick: boolean): GemmCase[] {
     cases.push({ shape: `[${b},${i}]^T x[${b},${o}]`, m: i, n: o, k: b, transA: true, transB: false, group: `${layer} dB`, dtype: 'float32' });
   }
   for (const dtype of HALF_DTYPES) {
-    for (const s of quick ? QUICK_HALF_SQUARES : FULL_HALF_SQUARES) {
-      cases.push({ shape: `${s}^3`, m: s, n: s, k: s, transA: false, transB: false, group: 'square', dtype });
-    }
+    for (const s of quick ? QUICK_HALF_SQUARES : FULL_HALF_SQUARES) cases.push(squareCase(s, dtype));
   }
   return cases;
 }
 
-/** Times tensorgrad on one case at the current thread count; returns GFLOP/s. */
-function timeOurs(c: GemmCase, ctx: BenchContext): { cell: Cell; path: string } {
+/**
+ * Times tensorgrad on one case at the current thread count, on the CPU or (untransposed
+ * cases only: the transposed forms call the CPU's native GEMM) the GPU; returns GFLOP/s.
+ */
+export function timeGemmOurs(c: GemmCase, o: MeasureOptions, device: Device = 'cpu'): { cell: Cell; path: string } {
   const path = c.transA || c.transB ? 'native.gemm' : 'tg.matmul';
   const owned: Tensor[] = [];
   try {
-    const a = tg.randn(c.transA ? [c.k, c.m] : [c.m, c.k], { dtype: c.dtype });
+    if (device !== 'cpu' && path !== 'tg.matmul') throw new Error(`${c.shape}: transposed GEMM is timed on the CPU only`);
+    const a = tg.randn(c.transA ? [c.k, c.m] : [c.m, c.k], { dtype: c.dtype, device });
     owned.push(a);
-    const b = tg.randn(c.transB ? [c.n, c.k] : [c.k, c.n], { dtype: c.dtype });
+    const b = tg.randn(c.transB ? [c.n, c.k] : [c.k, c.n], { dtype: c.dtype, device });
     owned.push(b);
     let fn: () => Releasable;
     if (path === 'tg.matmul') {
@@ -96,13 +103,18 @@ function timeOurs(c: GemmCase, ctx: BenchContext): { cell: Cell; path: string } 
       const ldb = c.transB ? c.k : c.n;
       fn = () => native.gemm(c.transA, c.transB, c.m, c.n, c.k, 1, a._s, lda, 0, b._s, ldb, 0, 0, out._s, c.n, 0, 1);
     }
-    const timing = measure(fn, ctx.measure);
+    const timing = measure(fn, o, syncFor(device));
     return { cell: { ok: true, value: (2 * c.m * c.n * c.k) / timing.medianS / 1e9, timing }, path };
   } catch (e) {
     return { cell: naCell(e), path };
   } finally {
     for (const t of owned) t.dispose();
   }
+}
+
+/** The peers' request line for one case (bench/peers/peer_common.h, torch_bench.py). */
+export function gemmRequest(c: GemmCase, m: MeasureOptions): string {
+  return `gemm ${c.transA ? 'T' : 'N'} ${c.transB ? 'T' : 'N'} ${c.m} ${c.n} ${c.k} ${measureArgs(m)}${c.dtype === 'float32' ? '' : ` ${c.dtype}`}`;
 }
 
 export async function runGemm(ctx: BenchContext): Promise<GemmRow[]> {
@@ -118,11 +130,11 @@ export async function runGemm(ctx: BenchContext): Promise<GemmRow[]> {
       for (const c of cases) {
         const flop = 2 * c.m * c.n * c.k;
         const toGflops = (t: { medianS: number }): number => flop / t.medianS / 1e9;
-        const ours = timeOurs(c, ctx);
+        const ours = timeGemmOurs(c, ctx.measure);
         const row: GemmRow = {
           ...c, threads, flop, peakGflops: ctx.peak?.gflops[threads] ?? null, oursPath: ours.path, ours: ours.cell, peers: {}, ratios: {},
         };
-        const request = `gemm ${c.transA ? 'T' : 'N'} ${c.transB ? 'T' : 'N'} ${c.m} ${c.n} ${c.k} ${measureArgs(ctx.measure)}${c.dtype === 'float32' ? '' : ` ${c.dtype}`}`;
+        const request = gemmRequest(c, ctx.measure);
         for (const p of peers.filter((q) => c.dtype === 'float32' || HALF_PEERS.has(q.name))) {
           const cell = mapCell(await session.time(p.name, request), toGflops);
           row.peers[p.name] = cell;

@@ -2,7 +2,8 @@
  * `tensorgrad bench` / `npm run bench`: GEMM GFLOP/s, conv2d milliseconds and
  * full training steps of tensorgrad's CPU kernels beside OpenBLAS, oneDNN,
  * PyTorch and TensorFlow.js when they are on the machine, with the measured FMA
- * peak for reference (DESIGN.md section 8).
+ * peak for reference (DESIGN.md section 8); and, as the kind 'cuda' (part of 'all'
+ * only where a GPU is usable), the same kinds of work on the GPU beside PyTorch there.
  * Prints a table per kind and writes everything to a JSON file.
  *
  * Method: for each thread count (1 and all cores) and each case, tensorgrad is
@@ -17,6 +18,8 @@ import { checkBoolean, checkOptions, expected } from '../check';
 import { packageRoot } from '../binding';
 import * as tg from '../index';
 import { convTable, runConv, type ConvRow } from './conv';
+import { cudaReadiness, cudaUnavailableLine, runCuda, type CudaReport } from './cuda';
+import { cudaTables } from './cuda_table';
 import { gemmTable, runGemm, type GemmRow } from './gemm';
 import { runTrain, trainTable, type TrainRow } from './train';
 import { busyCores, machineInfo, measurePeak, type MachineInfo, type PeakResult } from './machine';
@@ -84,24 +87,33 @@ export interface BenchReport {
   gemm?: { unit: 'GFLOP/s'; ratio: 'ours/peer, higher is better'; rows: GemmRow[] };
   conv?: { unit: 'ms'; ratio: 'ours_ms/peer_ms, lower is better'; rows: ConvRow[] };
   train?: { unit: 'ms'; ratio: 'ours_ms/peer_ms, lower is better'; rows: TrainRow[] };
+  /** The GPU bench: device names, torch's version and CUDA, the rows; or, when asked for without a GPU, why not. */
+  cuda?: CudaReport;
   /** Where the JSON went (null when not written). */
   jsonPath: string | null;
 }
 
-const MEASURED: readonly MeasuredKind[] = ['gemm', 'conv', 'train'];
+const CPU_KINDS: readonly MeasuredKind[] = ['gemm', 'conv', 'train'];
+const MEASURED: readonly MeasuredKind[] = [...CPU_KINDS, 'cuda'];
 const KINDS: readonly BenchKind[] = [...MEASURED, 'all'];
 
-function normalizeKinds(kinds: unknown): MeasuredKind[] {
+/**
+ * The kinds `kinds` names, in table order. 'all' (also the default) is the CPU kinds,
+ * plus 'cuda' where `gpu` is true: a machine without a GPU runs 'all' as it always did.
+ * A 'cuda' named outright stays in the list whatever `gpu` says; runBench explains it away.
+ */
+export function benchKinds(kinds: unknown, gpu: boolean): MeasuredKind[] {
   const list = kinds === undefined ? ['all'] : typeof kinds === 'string' ? [kinds] : kinds;
-  if (!Array.isArray(list)) expected(TypeError, 'bench', "'gemm', 'conv', 'train', 'all' or an array of them", 'kinds', kinds);
+  if (!Array.isArray(list)) expected(TypeError, 'bench', "'gemm', 'conv', 'train', 'cuda', 'all' or an array of them", 'kinds', kinds);
+  const all = gpu ? MEASURED : CPU_KINDS;
   const out = new Set<MeasuredKind>();
   for (const [i, k] of (list as unknown[]).entries()) {
     if (typeof k !== 'string' || !KINDS.includes(k as BenchKind)) {
-      expected(RangeError, 'bench', "one of 'gemm', 'conv', 'train', 'all'", `kinds[${i}]`, k);
+      expected(RangeError, 'bench', "one of 'gemm', 'conv', 'train', 'cuda', 'all'", `kinds[${i}]`, k);
     }
-    for (const m of MEASURED) if (k === 'all' || k === m) out.add(m);
+    for (const m of MEASURED) if ((k === 'all' && all.includes(m)) || k === m) out.add(m);
   }
-  if (out.size === 0) for (const m of MEASURED) out.add(m);
+  if (out.size === 0) for (const m of all) out.add(m);
   return MEASURED.filter((k) => out.has(k));
 }
 
@@ -126,15 +138,37 @@ function defaultJsonPath(kinds: readonly string[], date: Date): string {
   return path.join(process.cwd(), 'bench-results', `${kinds.length === 1 ? kinds[0] : 'all'}-${stamp}.json`);
 }
 
+/** Measures the fp32 FMA peak at each thread count and prints it; n/a with the reason when the probe cannot run. */
+function peakReport(
+  threads: readonly number[], quick: boolean, machine: MachineInfo, print: (text: string) => void, log: (line: string) => void,
+): BenchReport['peak'] {
+  try {
+    log(`measuring the FMA peak at ${threads.join(', ')} thread(s)`);
+    const peak: PeakResult = measurePeak(threads, quick ? 0.1 : 0.3, machine.features);
+    print(
+      `fp32 FMA peak (${peak.vectorBits}-bit${peak.fma ? ' FMA' : ' mul+add'}, ${compilerName()} -O2 ${peak.flags.join(' ')}): ` +
+        threads.map((t) => `${fmt(peak.gflops[t])} GFLOP/s at ${t} thread(s)`).join(', '),
+    );
+    return { available: true, ...peak };
+  } catch (e) {
+    const err = e instanceof PeerError ? e : new PeerError('failed', String(e));
+    print(`fp32 FMA peak: n/a (${err.short}): ${err.detail}`);
+    return { available: false, na: err.short, detail: err.detail };
+  }
+}
+
 /**
- * Runs the benchmarks of `kinds` ('gemm', 'conv', 'train' or 'all', the default), prints
+ * Runs the benchmarks of `kinds` ('gemm', 'conv', 'train', 'cuda' or 'all', the default), prints
  * their tables, writes the JSON report, and returns it. Peers that are missing
  * or fail show as n/a with the reason; only bad arguments or a failure to
- * write the JSON throw.
+ * write the JSON throw. 'cuda' without a usable GPU prints one line saying why and
+ * is left out; when nothing else was asked for, nothing is measured or written.
  */
 export async function runBench(kinds: BenchKind | readonly BenchKind[] = 'all', options: BenchOptions = {}): Promise<BenchReport> {
   const o = checkOptions('bench', options) as BenchOptions;
-  const which = normalizeKinds(kinds);
+  const gpu = cudaReadiness();
+  const requested = benchKinds(kinds, gpu.available);
+  const which = requested.filter((k) => k !== 'cuda' || gpu.available);
   const quick = o.quick === undefined ? false : checkBoolean('bench', 'quick', o.quick);
   const inheritEnv = o.inheritEnv === undefined ? false : checkBoolean('bench', 'inheritEnv', o.inheritEnv);
   if (o.json !== undefined && o.json !== false && (typeof o.json !== 'string' || o.json === '')) {
@@ -155,6 +189,26 @@ export async function runBench(kinds: BenchKind | readonly BenchKind[] = 'all', 
   // longer than OpenBLAS keeps idle workers spinning (2^28 TSC ticks, about 0.1 s) and libgomp its spin (ms)
   const settleMs = quick ? 120 : 200;
   const envChanges = peerEnvChanges(inheritEnv);
+  const method: BenchReport['method'] = {
+    ...measure, statistic: 'median', settleMs,
+    note: 'ours timed in-process (GEMM NN via tg.matmul, transposed forms via the native GEMM with trans flags; conv via tg.conv2d; ' +
+      'training steps via tg.nn, tg.nn.functional.crossEntropy and tg.optim.Adam); ' +
+      'peers in child processes: OpenBLAS cblas_sgemm, oneDNN dnnl_sgemm, PyTorch torch.mm(out=), F.conv2d and torch.nn/torch.optim.Adam steps, ' +
+      'TensorFlow.js (cpu and wasm backends) optimizer.minimize steps' +
+      (which.includes('cuda') ? "; the GPU bench's own method is under cuda.method" : ''),
+  };
+
+  if (requested.includes('cuda') && !gpu.available) {
+    print(cudaUnavailableLine(gpu.status));
+    if (which.length === 0) {
+      return {
+        tool: 'tensorgrad bench', tensorgrad: packageVersion(), date: date.toISOString(), quick, kinds: [],
+        machine: { ...machine, compiler: null, busyCores: [] }, threads, method, peerEnv: envChanges,
+        peak: { available: false, na: 'not measured', detail: 'no kind ran' }, peers: {},
+        cuda: { available: false, status: gpu.status }, jsonPath: null,
+      };
+    }
+  }
 
   print(`tensorgrad ${packageVersion()} bench (${which.join(', ')}${quick ? ', quick' : ''}) ${date.toISOString()}`);
   print(`cpu: ${machine.cpuModel}, ${machine.cores} cores; tensorgrad ISA ${machine.isa}; threads ${threads.join(' and ')}; node ${machine.node}`);
@@ -170,6 +224,7 @@ export async function runBench(kinds: BenchKind | readonly BenchKind[] = 'all', 
     print(`peers' environment: with ${listEnv(envChanges.added)}, so large blocks are reused as tensorgrad's cache does`);
   }
   if (inheritEnv) print("peers' environment: inherited unchanged (--inherit-env)");
+  if (which.includes('cuda')) print(`gpu: ${tg.cuda.deviceName()} (${gpu.status})`);
 
   const busySamples: { when: string; cores: number | null }[] = [];
   const checkBusy = async (when: string): Promise<void> => {
@@ -181,19 +236,10 @@ export async function runBench(kinds: BenchKind | readonly BenchKind[] = 'all', 
   };
   await checkBusy('at the start');
 
-  let peak: BenchReport['peak'];
-  try {
-    log(`measuring the FMA peak at ${threads.join(', ')} thread(s)`);
-    peak = { available: true, ...measurePeak(threads, quick ? 0.1 : 0.3, machine.features) };
-    print(
-      `fp32 FMA peak (${peak.vectorBits}-bit${peak.fma ? ' FMA' : ' mul+add'}, ${compilerName()} -O2 ${peak.flags.join(' ')}): ` +
-        threads.map((t) => `${fmt((peak as PeakResult).gflops[t])} GFLOP/s at ${t} thread(s)`).join(', '),
-    );
-  } catch (e) {
-    const err = e instanceof PeerError ? e : new PeerError('failed', String(e));
-    peak = { available: false, na: err.short, detail: err.detail };
-    print(`fp32 FMA peak: n/a (${err.short}): ${err.detail}`);
-  }
+  // the FMA peak is the CPU tables' ceiling; the GPU bench alone has no use for it
+  const peak: BenchReport['peak'] = which.some((k) => CPU_KINDS.includes(k))
+    ? peakReport(threads, quick, machine, print, log)
+    : { available: false, na: 'not measured', detail: 'only the GPU bench ran' };
 
   const peerNames = (Object.keys(PEER_KINDS) as PeerName[]).filter((p) => PEER_KINDS[p].some((k) => which.includes(k)));
   log(`preparing peers: ${peerNames.join(', ')}`);
@@ -222,16 +268,11 @@ export async function runBench(kinds: BenchKind | readonly BenchKind[] = 'all', 
     kinds: which,
     machine: { ...machine, compiler: compilerVersion(), busyCores: busySamples },
     threads,
-    method: {
-      ...measure, statistic: 'median', settleMs,
-      note: 'ours timed in-process (GEMM NN via tg.matmul, transposed forms via the native GEMM with trans flags; conv via tg.conv2d; ' +
-        'training steps via tg.nn, tg.nn.functional.crossEntropy and tg.optim.Adam); ' +
-        'peers in child processes: OpenBLAS cblas_sgemm, oneDNN dnnl_sgemm, PyTorch torch.mm(out=), F.conv2d and torch.nn/torch.optim.Adam steps, ' +
-        'TensorFlow.js (cpu and wasm backends) optimizer.minimize steps',
-    },
+    method,
     peerEnv: envChanges,
     peak,
     peers: {},
+    ...(requested.includes('cuda') && !gpu.available ? { cuda: { available: false, status: gpu.status } } : {}),
     jsonPath: null,
   };
   try {
@@ -246,10 +287,14 @@ export async function runBench(kinds: BenchKind | readonly BenchKind[] = 'all', 
         const rows = await runConv(ctx);
         report.conv = { unit: 'ms', ratio: 'ours_ms/peer_ms, lower is better', rows };
         print(convTable(rows, names));
-      } else {
+      } else if (kind === 'train') {
         const rows = await runTrain(ctx);
         report.train = { unit: 'ms', ratio: 'ours_ms/peer_ms, lower is better', rows };
         print(trainTable(rows, names));
+      } else {
+        const section = await runCuda(ctx);
+        report.cuda = section;
+        print(cudaTables(section, names));
       }
     }
   } finally {
@@ -293,6 +338,8 @@ export { convCases } from './conv';
 export type { ConvCase, ConvRow, ConvPass } from './conv';
 export { trainCases } from './train';
 export type { TrainCase, TrainRow } from './train';
+export { cudaGemmCases, cudaReadiness } from './cuda';
+export type { CudaSection, CudaReport, CudaGemmRow, CudaConvRow, CudaTrainRow, TorchOnGpu } from './cuda';
 export type { MachineInfo, PeakResult } from './machine';
 export type { Cell, PeerInfo } from './session';
 export type { Timing, MeasureOptions } from './measure';

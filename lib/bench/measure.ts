@@ -1,7 +1,8 @@
 /**
  * Timing for the bench: warm-up runs, then timed runs until both a minimum time
  * and a minimum count are reached; the median is the figure reported. The peers
- * (bench/peers/*) follow the same rule in their own processes.
+ * (bench/peers/*) follow the same rule in their own processes. On the GPU every
+ * call ends with a device synchronize inside the clock, since CUDA ops only enqueue.
  */
 
 export interface Timing {
@@ -47,12 +48,16 @@ const seconds = (from: bigint): number => Number(process.hrtime.bigint() - from)
  * Times `fn` in this process. Only the call is timed: what it returns (the
  * output tensors) is disposed after the clock stops, so their memory goes back
  * to the allocator's cache for the next run, as it does in a training loop.
+ * `finish`, when given, runs after every call inside the clock: tg.cuda.synchronize
+ * on the GPU, where the call itself returns once its kernels are queued.
  */
-export function measure(fn: () => Releasable, o: MeasureOptions): Timing {
+export function measure(fn: () => Releasable, o: MeasureOptions, finish?: () => void): Timing {
   const warmStart = process.hrtime.bigint();
   let warmup = 0;
   do {
-    release(fn());
+    const out = fn();
+    if (finish) finish();
+    release(out);
     warmup++;
   } while (seconds(warmStart) < o.warmTimeS);
   const samples: number[] = [];
@@ -60,6 +65,7 @@ export function measure(fn: () => Releasable, o: MeasureOptions): Timing {
   while (samples.length < MAX_REPS && (samples.length < o.minReps || total < o.minTimeS)) {
     const t0 = process.hrtime.bigint();
     const out = fn();
+    if (finish) finish();
     const dt = seconds(t0);
     release(out);
     samples.push(dt);

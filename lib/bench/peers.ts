@@ -183,7 +183,10 @@ export class PeerProcess {
     if (ready.ready !== true) {
       p.close();
       const err = String(ready.error ?? 'not ready');
-      throw new PeerError(/ModuleNotFoundError|No module named/.test(err) ? 'not installed' : 'failed to start', err);
+      // a peer may name the short reason itself (torch_bench.py: 'no CUDA')
+      const short = typeof ready.na === 'string' && ready.na !== '' ? ready.na
+        : /ModuleNotFoundError|No module named/.test(err) ? 'not installed' : 'failed to start';
+      throw new PeerError(short, err);
     }
     const { ready: _r, peer: _p, ...info } = ready;
     p.info = info;
@@ -284,16 +287,18 @@ export function peerEnv(threads: number, inherit: boolean): NodeJS.ProcessEnv {
   return env;
 }
 
-export type PeerName = 'openblas' | 'dnnl' | 'torch' | 'tfjs-cpu' | 'tfjs-wasm';
+/** 'torch-cuda' is torch_bench.py on the GPU: its own process, status and version line beside the CPU's 'torch'. */
+export type PeerName = 'openblas' | 'dnnl' | 'torch' | 'torch-cuda' | 'tfjs-cpu' | 'tfjs-wasm';
 
-/** The tables of the bench. */
-export type MeasuredKind = 'gemm' | 'conv' | 'train';
+/** The tables of the bench: the CPU kinds, and 'cuda', the GPU bench (its GEMM, conv and training tables). */
+export type MeasuredKind = 'gemm' | 'conv' | 'train' | 'cuda';
 
 /** What each peer is measured on. */
 export const PEER_KINDS: Record<PeerName, readonly MeasuredKind[]> = {
   openblas: ['gemm'],
   dnnl: ['gemm'],
   torch: ['gemm', 'conv', 'train'],
+  'torch-cuda': ['cuda'],
   'tfjs-cpu': ['train'],
   'tfjs-wasm': ['train'],
 };
@@ -320,18 +325,22 @@ function prepareTfjs(name: 'tfjs-cpu' | 'tfjs-wasm'): { command: string; args: s
   return { command: process.execPath, args: [path.join(peersDir(), 'tfjs_bench.js'), name === 'tfjs-cpu' ? 'cpu' : 'wasm'] };
 }
 
-/** A peer ready to start (its program) or the reason it cannot be used. */
+/**
+ * A peer ready to start (its program: `command ...args <threads> ...argsAfterThreads`)
+ * or the reason it cannot be used.
+ */
 export type PreparedPeer =
-  | { name: PeerName; ok: true; command: string; args: string[] }
+  | { name: PeerName; ok: true; command: string; args: string[]; argsAfterThreads?: string[] }
   | { name: PeerName; ok: false; error: PeerError };
 
 /** Builds or locates each peer's program; never throws. */
 export function preparePeers(names: readonly PeerName[], python: string): PreparedPeer[] {
   return names.map((name): PreparedPeer => {
     try {
-      if (name === 'torch') {
+      if (name === 'torch' || name === 'torch-cuda') {
         if (!fs.existsSync(python)) throw new PeerError('no python3', `${python} not found`);
-        return { name, ok: true, command: python, args: [path.join(peersDir(), 'torch_bench.py')] };
+        const args = [path.join(peersDir(), 'torch_bench.py')];
+        return name === 'torch' ? { name, ok: true, command: python, args } : { name, ok: true, command: python, args, argsAfterThreads: ['cuda'] };
       }
       if (name === 'tfjs-cpu' || name === 'tfjs-wasm') return { name, ok: true, ...prepareTfjs(name) };
       const exe = compileC(`gemm_${name}.c`, [], [name === 'openblas' ? '-lopenblas' : '-ldnnl']);

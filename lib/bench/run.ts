@@ -1,12 +1,15 @@
 /**
- * `npm run bench -- [gemm|conv|train|all]... [--quick] [--json <file>] [--threads 1,4]
+ * `npm run bench -- [gemm|conv|train|cuda|all]... [--quick] [--json <file>] [--threads 1,4]
  * [--no-json] [--inherit-env] [--python <path>]`: argv to runBench (lib/bench/index.ts), nothing more.
  */
 import { runBench, type BenchKind, type BenchOptions } from './index';
 
-const USAGE = `usage: tensorgrad bench [gemm|conv|train|all]... [options]
+const USAGE = `usage: tensorgrad bench [gemm|conv|train|cuda|all]... [options]
   gemm, conv, train,  what to run (default: all); train times whole training steps beside
   all                 PyTorch and TensorFlow.js (whose cpu backend takes minutes for the CNN)
+  cuda                the GPU bench: GEMM TFLOP/s (fp32, fp16, bf16), conv2d and training steps
+                      (fp32, fp16 / autocast) beside PyTorch on the same GPU; part of all only where
+                      a GPU is usable; without one it says why and measures nothing
   --quick             short smoke run: small GEMM sizes, brief timing
   --json <file>       write the JSON report here (default: bench-results/<kind>-<timestamp>.json)
   --no-json           write no JSON report
@@ -36,7 +39,7 @@ export function parseArgs(argv: readonly string[]): { kinds: BenchKind[]; option
       const list = value().split(',').map((s) => Number(s.trim()));
       if (list.some((t) => !Number.isInteger(t) || t < 1)) throw new Error(`--threads takes positive integers, e.g. 1,4`);
       options.threads = list;
-    } else if (a === 'gemm' || a === 'conv' || a === 'train' || a === 'all') kinds.push(a);
+    } else if (a === 'gemm' || a === 'conv' || a === 'train' || a === 'cuda' || a === 'all') kinds.push(a);
     else throw new Error(`unknown argument '${a}'`);
   }
   return { kinds: kinds.length ? kinds : ['all'], options };

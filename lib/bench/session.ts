@@ -53,7 +53,8 @@ export class PeerSession {
         continue;
       }
       try {
-        const proc = await PeerProcess.start(p.name, p.command, [...p.args, String(threads)], peerEnv(threads, o.inheritEnv));
+        const args = [...p.args, String(threads), ...(p.argsAfterThreads ?? [])];
+        const proc = await PeerProcess.start(p.name, p.command, args, peerEnv(threads, o.inheritEnv));
         s.procs.set(p.name, proc);
         const { threads: _t, libThreads, ...rest } = proc.info;
         const known = infos.get(p.name) ?? {};
@@ -98,7 +99,7 @@ export function mapCell(c: Cell, f: (t: Timing) => number): Cell {
   return c.ok ? { ok: true, value: f(c.timing), timing: c.timing } : c;
 }
 
-/** What gemm.ts, conv.ts and train.ts get from runBench. */
+/** What gemm.ts, conv.ts, train.ts and cuda.ts get from runBench. */
 export interface BenchContext {
   quick: boolean;
   threads: readonly number[];

@@ -8,11 +8,13 @@
  * so each case is timed for it once, at the first thread count, and that time
  * stands in the rows of the others.
  */
+import type { Device } from '../device';
 import * as tg from '../index';
 import { crossEntropy } from '../nn/losses';
 import type { Module } from '../nn/module';
 import type { Tensor } from '../tensor';
-import { measure, type Releasable } from './measure';
+import { syncFor } from './device_sync';
+import { measure, type MeasureOptions, type Releasable } from './measure';
 import { PEER_KINDS, type PeerName } from './peers';
 import { cellText, formatTable, naNotes, ratio, type Column } from './table';
 import { mapCell, measureArgs, naCell, PeerSession, type BenchContext, type Cell } from './session';
@@ -34,6 +36,18 @@ export interface TrainRow extends TrainCase {
   /** ours ms / peer ms: lower is better for us. */
   ratios: Partial<Record<PeerName, number | null>>;
 }
+
+/**
+ * Where a step runs and in what precision: the CPU kind's fp32 on the CPU, or the GPU
+ * bench's fp32 and mixed precision (forward and loss under autocast float16, the
+ * backward and the Adam step through a GradScaler).
+ */
+export interface TrainPlacement {
+  device: Device;
+  amp: boolean;
+}
+
+const CPU_FLOAT32: TrainPlacement = { device: 'cpu', amp: false };
 
 /** Peers whose library uses one thread at any thread count: timed once per case. */
 const SINGLE_THREADED: ReadonlySet<PeerName> = new Set<PeerName>(['tfjs-cpu', 'tfjs-wasm']);
@@ -59,26 +73,46 @@ function buildModel(c: TrainCase): Module {
 }
 
 /** Times our training step on one case at the current thread count; returns ms. */
-function timeOurs(c: TrainCase, ctx: BenchContext): Cell {
+export function timeTrainOurs(c: TrainCase, o: MeasureOptions, at: TrainPlacement = CPU_FLOAT32): Cell {
   const owned: Tensor[] = [];
   try {
     tg.manualSeed(0);
-    const model = buildModel(c);
-    const x = tg.randn([c.batch, ...c.sample]);
+    // built on the CPU with the same seed on every device, then moved; the optimizer comes after the move
+    const model = buildModel(c).to(at.device);
+    const x = tg.randn([c.batch, ...c.sample], { device: at.device });
     owned.push(x);
-    const y = tg.randint(0, 10, [c.batch]);
+    const y = tg.randint(0, 10, [c.batch], { device: at.device });
     owned.push(y);
     const optimizer = new tg.optim.Adam(model.parameters(), { lr: 1e-3 });
-    // the loop fit() runs; output and loss are released after the clock stops
-    const step = (): Releasable => {
-      optimizer.zeroGrad();
-      const output = model.forward(x);
-      const loss = crossEntropy(output, y);
-      loss.backward();
-      optimizer.step();
-      return [output, loss];
-    };
-    const timing = measure(step, ctx.measure);
+    let step: () => Releasable;
+    if (!at.amp) {
+      // the loop fit() runs; output and loss are released after the clock stops
+      step = () => {
+        optimizer.zeroGrad();
+        const output = model.forward(x);
+        const loss = crossEntropy(output, y);
+        loss.backward();
+        optimizer.step();
+        return [output, loss];
+      };
+    } else {
+      // the mixed-precision loop of DESIGN section 6, as torch.autocast + GradScaler run it:
+      // forward and loss under autocast, backward outside it on the scaled loss
+      const scaler = new tg.amp.GradScaler();
+      step = () => {
+        optimizer.zeroGrad();
+        const [output, loss] = tg.amp.autocast('float16', () => {
+          const out = model.forward(x);
+          return [out, crossEntropy(out, y)];
+        });
+        const scaled = scaler.scale(loss);
+        scaled.backward();
+        scaler.step(optimizer);
+        scaler.update();
+        return [output, loss, scaled];
+      };
+    }
+    const timing = measure(step, o, syncFor(at.device));
     owned.push(...model.parameters());
     return { ok: true, value: timing.medianS * 1e3, timing };
   } catch (e) {
@@ -86,6 +120,11 @@ function timeOurs(c: TrainCase, ctx: BenchContext): Cell {
   } finally {
     for (const t of owned) t.dispose();
   }
+}
+
+/** The peers' request line for one case (torch_bench.py, tfjs_bench.js; only torch takes amp). */
+export function trainRequest(c: TrainCase, m: MeasureOptions, amp = false): string {
+  return `train ${c.model} ${c.batch} ${measureArgs(m)}${amp ? ' amp' : ''}`;
 }
 
 export async function runTrain(ctx: BenchContext): Promise<TrainRow[]> {
@@ -102,8 +141,8 @@ export async function runTrain(ctx: BenchContext): Promise<TrainRow[]> {
     const session = await PeerSession.open(live, threads, ctx.session, ctx.peerInfo, ctx.peerStartErrors);
     try {
       for (const c of cases) {
-        const row: TrainRow = { ...c, threads, ours: timeOurs(c, ctx), peers: {}, ratios: {} };
-        const request = `train ${c.model} ${c.batch} ${measureArgs(ctx.measure)}`;
+        const row: TrainRow = { ...c, threads, ours: timeTrainOurs(c, ctx.measure), peers: {}, ratios: {} };
+        const request = trainRequest(c, ctx.measure);
         for (const p of peers) {
           const key = `${p.name} ${c.model}`;
           let cell: Cell;
