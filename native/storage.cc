@@ -78,11 +78,12 @@ Napi::Value Storage::Construct(const Napi::CallbackInfo& info) {
       s->release();
       throw Napi::Error::New(env, "Storage: napi_wrap failed");
     }
+    // V8 sees every storage's bytes, device memory too: a loop that drops its tensors
+    // without dispose() then gets collections as often as its memory turns over,
+    // on the GPU as on the CPU, instead of when the small JS wrappers fill the heap.
     Storage* raw = s.release();
-    if (raw->device_ == Device::kCpu) {
-      raw->accounted_ = static_cast<int64_t>(raw->bytes_);
-      Napi::MemoryManagement::AdjustExternalMemory(env, raw->accounted_);
-    }
+    raw->accounted_ = static_cast<int64_t>(raw->bytes_);
+    Napi::MemoryManagement::AdjustExternalMemory(env, raw->accounted_);
     return self;
   });
 }
