@@ -1,0 +1,120 @@
+// GEMM on the device: C = act(alpha * op(A) op(B) + beta * C + bias), row-major,
+// batched with element strides (native/kernels.h GemmArgs), over the tile machinery
+// of gemm_tile.cuh with the epilogue fused (gemm_epilogue.cuh), so C is read at most
+// once and written once.
+//
+//   float16, bfloat16  tensor cores (mma.sync, fp32 accumulation): operands whose
+//                      base, leading dimension and batch stride are 16-byte aligned
+//                      stream in with cp.async in their own orientation (one kernel
+//                      per transpose pair); any other operand goes through the
+//                      register loader, element by element where it must
+//   float32            SIMT FMA, 128x128 tiles with 8x8 per thread: exact fp32 as
+//                      PyTorch's default (no TF32)
+//   float64, int32, uint8, bool   64x64 SIMT tiles in the CPU's compute type
+//                      (integers: int32 arithmetic that wraps)
+// Deep K with few tiles is split over blocks (deterministic partial sums).
+#include <type_traits>
+
+#include "../native/cpu/instantiate.h"
+#include "common.cuh"
+#include "gemm_epilogue.cuh"
+#include "gemm_tile.cuh"
+
+namespace tg::cuda {
+
+namespace {
+
+using tile::DenseSource;
+using tile::MatrixEpilogue;
+using tile::TilePath;
+
+// A's tile element (x = row of C, k) and B's (x = column of C, k) as strided sources
+// read along `along_k` (default: their contiguous direction) in runs of `run`.
+template <typename T>
+DenseSource<T> source_a(const GemmArgs& g, const T* a, int run, bool along_k) {
+  return tile::make_dense(a, !g.trans_a, g.lda, g.m, g.k, g.stride_a, run, along_k);
+}
+template <typename T>
+DenseSource<T> source_b(const GemmArgs& g, const T* b, int run, bool along_k) {
+  return tile::make_dense(b, g.trans_b, g.ldb, g.n, g.k, g.stride_b, run, along_k);
+}
+
+template <typename Math, typename LoaderA, typename LoaderB, typename T>
+void run(const GemmArgs& g, const DenseSource<T>& a, const DenseSource<T>& b, const MatrixEpilogue<T>& epi) {
+  tile::run_tiles<tile::TileKernel<Math, LoaderA, LoaderB, MatrixEpilogue<T>>>(a, b, epi, g.m, g.n, g.k, g.batch);
+}
+
+// Both operands 16-byte aligned: cp.async in the operands' own orientation.
+template <typename T, bool KMajorA, bool KMajorB>
+void run_async(const GemmArgs& g, const DenseSource<T>& a, const DenseSource<T>& b, const MatrixEpilogue<T>& epi) {
+  using Math = typename TilePath<T>::template Math<KMajorA, KMajorB>;
+  run<Math, tile::AsyncLoader<typename Math::LayoutA, T, Math::kThreads>,
+      tile::AsyncLoader<typename Math::LayoutB, T, Math::kThreads>>(g, a, b, epi);
+}
+
+template <typename T>
+void gemm_tensor_core(const GemmArgs& g, const T* a, const T* b, const MatrixEpilogue<T>& epi) {
+  constexpr int kRun = 8;  // one 16-byte chunk
+  const DenseSource<T> sa = source_a(g, a, kRun, !g.trans_a), sb = source_b(g, b, kRun, g.trans_b);
+  if (sa.vector && sb.vector) {
+    if (!g.trans_a && g.trans_b) return run_async<T, true, true>(g, sa, sb, epi);
+    if (!g.trans_a) return run_async<T, true, false>(g, sa, sb, epi);
+    if (g.trans_b) return run_async<T, false, true>(g, sa, sb, epi);
+    return run_async<T, false, false>(g, sa, sb, epi);
+  }
+  // Unaligned: both tiles k-major, filled through registers; an operand that is
+  // k-contiguous and aligned still loads whole 16-byte runs.
+  using Math = typename TilePath<T>::template Math<true, true>;
+  using LA = tile::RegLoader<typename Math::LayoutA, DenseSource<T>, Math::kThreads>;
+  using LB = tile::RegLoader<typename Math::LayoutB, DenseSource<T>, Math::kThreads>;
+  run<Math, LA, LB>(g, source_a(g, a, kRun, true), source_b(g, b, kRun, true), epi);
+}
+
+template <typename T>
+void gemm_simt(const GemmArgs& g, const T* a, const T* b, const MatrixEpilogue<T>& epi) {
+  using Math = typename TilePath<T>::template Math<true, true>;
+  using LA = tile::RegLoader<typename Math::LayoutA, DenseSource<T>, Math::kThreads>;
+  using LB = tile::RegLoader<typename Math::LayoutB, DenseSource<T>, Math::kThreads>;
+  run<Math, LA, LB>(g, source_a(g, a, LA::V, !g.trans_a), source_b(g, b, LB::V, g.trans_b), epi);
+}
+
+}  // namespace
+
+template <typename T>
+void gemm(const GemmArgs& args, const T* a, const T* b, T* c) {
+  using C = dev_compute_t<T>;
+  using Acc = typename TilePath<T>::template Math<true, true>::Acc;
+  if (args.m <= 0 || args.n <= 0 || args.batch <= 0) return;
+  GemmArgs g = args;
+  MatrixEpilogue<T> epi;
+  epi.c = c;
+  epi.bias = static_cast<const T*>(g.bias);
+  epi.ldc = g.ldc;
+  epi.stride_c = g.stride_c;
+  epi.rows = g.m;
+  epi.cols = g.n;
+  epi.alpha = static_cast<C>(g.alpha);
+  epi.beta = static_cast<C>(g.beta);
+  epi.act = g.act;
+  // as the CPU: the float kernels test alpha itself, the integer reference its cast
+  const bool alpha_zero = std::is_integral_v<C> ? epi.alpha == C(0) : g.alpha == 0;
+  if (g.k <= 0 || alpha_zero) {  // C = act(beta C + bias); A and B are not read
+    epi.has_product = false;
+    return tile::finish_splits(static_cast<const Acc*>(nullptr), 0, g.batch, g.m, g.n, epi);
+  }
+  // A batch of row-major A's stacked without gaps times one shared B is one GEMM
+  // with batch * m rows (matmul of (B, T, C) by (C, N)).
+  if (g.batch > 1 && g.stride_b == 0 && !g.trans_a && g.stride_a == g.m * g.lda && g.stride_c == g.m * g.ldc) {
+    g.m *= g.batch;
+    g.batch = 1;
+    epi.rows = g.m;
+  }
+  if constexpr (std::is_same_v<T, half> || std::is_same_v<T, bfloat16>) gemm_tensor_core(g, a, b, epi);
+  else gemm_simt(g, a, b, epi);
+}
+
+#define TG_INST(T) template void gemm<T>(const GemmArgs&, const T*, const T*, T*);
+TG_FOR_ALL_TYPES(TG_INST)
+#undef TG_INST
+
+}  // namespace tg::cuda
