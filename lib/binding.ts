@@ -32,6 +32,10 @@ export type OptimHyperName =
 
 /** The CPU features detected and the GEMM micro-kernels chosen at load. */
 export interface CpuInfo {
+  /**
+   * 'amx' (AVX-512 kernels, with bfloat16 GEMMs on AMX tiles), 'avx512', 'avx2' or 'generic';
+   * below 'amx', bfloat16 GEMMs run on the float32 micro-kernels, widened while packed.
+   */
   isa: string;
   /** Register tile (rows, columns of C) of the micro-kernel per dtype. */
   gemmTiles: { float32: [number, number]; float64: [number, number] };
@@ -63,6 +67,8 @@ export interface NativeAddon {
   optimHyper: Record<OptimHyperName, number>;
   upload(dst: S, src: HostArray): void;
   download(src: S, numel: number): HostArray;
+  /** download() as a promise; a CUDA storage's kernels are waited for off the main thread. */
+  downloadAsync(src: S, numel: number): Promise<HostArray>;
   fill(dst: S, numel: number, value: number): void;
   cast(src: S, dst: S, numel: number): void;
   transfer(src: S, dst: S): void;

@@ -137,8 +137,9 @@ export class Tensor {
     return conv.data(this);
   }
 
+  /** data() as a promise: on CUDA the wait for queued kernels happens off the main thread. */
   async dataAsync(): Promise<HostArray> {
-    return conv.data(this);
+    return conv.dataAsync(this);
   }
 
   item(): number {

@@ -91,6 +91,21 @@ Napi::Value Upload(const Napi::CallbackInfo& info) {
 }
 
 // download(src, numel): a new typed array; half types widen to Float32Array, bool to Uint8Array
+// A typed array holding n elements of dtype t read from host memory.
+Napi::Value host_typed_array(Napi::Env env, DType t, const void* from, int64_t n) {
+  auto make = [&](DType out_t, auto array) {
+    dispatch::cast(Device::kCpu, t, from, out_t, array.Data(), n);
+    return array;
+  };
+  switch (t) {
+    case DType::k_float64: return make(DType::k_float64, Napi::Float64Array::New(env, n));
+    case DType::k_int32: return make(DType::k_int32, Napi::Int32Array::New(env, n));
+    case DType::k_uint8:
+    case DType::k_bool: return make(DType::k_uint8, Napi::Uint8Array::New(env, n));
+    default: return make(DType::k_float32, Napi::Float32Array::New(env, n));
+  }
+}
+
 Napi::Value Download(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value {
     Args args(info, "download", 2);
@@ -104,18 +119,61 @@ Napi::Value Download(const Napi::CallbackInfo& info) {
       cuda::copy_to_host(host.data(), src.data(), host.size());
       from = host.data();
     }
-    Napi::Env env = args.env();
-    auto make = [&](DType out_t, auto array) {
-      dispatch::cast(Device::kCpu, src.dtype(), from, out_t, array.Data(), n);
-      return array;
-    };
-    switch (src.dtype()) {
-      case DType::k_float64: return make(DType::k_float64, Napi::Float64Array::New(env, n));
-      case DType::k_int32: return make(DType::k_int32, Napi::Int32Array::New(env, n));
-      case DType::k_uint8:
-      case DType::k_bool: return make(DType::k_uint8, Napi::Uint8Array::New(env, n));
-      default: return make(DType::k_float32, Napi::Float32Array::New(env, n));
+    return host_typed_array(args.env(), src.dtype(), from, n);
+  });
+}
+
+// The wait for a CUDA storage's values on a worker thread: it waits for the queued
+// kernels and copies to host memory there, and the main thread only converts.
+class CudaDownload : public Napi::AsyncWorker {
+ public:
+  CudaDownload(Napi::Env env, Napi::Object storage, int64_t n)
+      : Napi::AsyncWorker(env, "tensorgrad.downloadAsync"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        src_(*Storage::Unwrap(storage)),
+        n_(n),
+        host_(static_cast<size_t>(n) * dtype_size(src_.dtype())) {
+    keep_ = Napi::Persistent(storage);  // the storage outlives the copy
+  }
+  Napi::Promise promise() const { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    try {
+      cuda::copy_to_host(host_.data(), src_.data(), host_.size());
+    } catch (const std::exception& e) {
+      SetError(e.what());
     }
+  }
+  void OnOK() override { deferred_.Resolve(host_typed_array(Env(), src_.dtype(), host_.data(), n_)); }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Napi::ObjectReference keep_;
+  Storage& src_;
+  int64_t n_;
+  std::vector<char> host_;
+};
+
+// downloadAsync(src, numel): a promise of download(src, numel); for a CUDA storage the
+// wait for its kernels happens off the main thread (CPU storages resolve at once).
+// Disposing src before the promise settles leaves the values undefined.
+Napi::Value DownloadAsync(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    Args args(info, "downloadAsync", 2);
+    Storage& src = args.storage(0);
+    int64_t n = args.integer(1);
+    require_extent(args, 0, src, n);
+    if (src.device() == Device::kCpu || n == 0) {
+      auto deferred = Napi::Promise::Deferred::New(args.env());
+      deferred.Resolve(host_typed_array(args.env(), src.dtype(), src.data(), n));
+      return deferred.Promise();
+    }
+    auto* worker = new CudaDownload(args.env(), info[0].As<Napi::Object>(), n);
+    Napi::Promise p = worker->promise();
+    worker->Queue();  // the worker deletes itself when done
+    return p;
   });
 }
 
@@ -1009,6 +1067,7 @@ Napi::Value CudaSynchronize(const Napi::CallbackInfo& info) {
 void register_bindings(Napi::Env env, Napi::Object exports) {
   exports.Set("upload", Napi::Function::New<Upload>(env, "upload"));
   exports.Set("download", Napi::Function::New<Download>(env, "download"));
+  exports.Set("downloadAsync", Napi::Function::New<DownloadAsync>(env, "downloadAsync"));
   exports.Set("fill", Napi::Function::New<Fill>(env, "fill"));
   exports.Set("cast", Napi::Function::New<Cast>(env, "cast"));
   exports.Set("transfer", Napi::Function::New<Transfer>(env, "transfer"));

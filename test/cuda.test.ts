@@ -99,13 +99,14 @@ gpu('cuda: devices, memory and errors', () => {
     expect(() => tg.zeros([2], { device: `cuda:${tg.cuda.deviceCount()}` })).toThrow(tg.CudaUnavailableError);
   });
 
-  it('round trips every dtype through the device', () => {
+  it('round trips every dtype through the device; dataAsync waits off the main thread', async () => {
     for (const dtype of ['float32', 'float64', 'float16', 'bfloat16', 'int32', 'uint8', 'bool'] as const) {
       const h = input('cpu', [3, 17], { dtype, seed: 3, low: 0, high: 5 });
       const d = h.to('cuda');
       expect(d.device).toBe('cuda');
       expect(Array.from(d.cpu().data())).toEqual(Array.from(h.data()));
       expect(Array.from(d.data())).toEqual(Array.from(h.data()));
+      expect(Array.from(await tg.mul(d, 1).dataAsync())).toEqual(Array.from(h.data()));
     }
   });
 

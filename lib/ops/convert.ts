@@ -70,6 +70,12 @@ export function data(t: Tensor): HostArray {
   return native.download(t._s, t.numel);
 }
 
+/** The values, without blocking the event loop while CUDA kernels finish. */
+export function dataAsync(t: Tensor): Promise<HostArray> {
+  checkTensor('dataAsync', 'tensor', t);
+  return native.downloadAsync(t._s, t.numel);
+}
+
 export function item(t: Tensor): number {
   checkTensor('item', 'tensor', t);
   if (t.numel !== 1) {
