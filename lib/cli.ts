@@ -36,7 +36,7 @@ export function infoLines(): string[] {
     `binary:   ${prebuilt ? 'prebuilt' : 'built from source'}, ${binary}`,
     `CPU:      ${os.cpus()[0]?.model.trim() ?? 'unknown'}, ${os.cpus().length} logical cores`,
     `features: ${present.join(' ') || 'none of note'}${absent.length ? ` (absent: ${absent.join(' ')})` : ''}`,
-    `kernels:  ${info.isa} GEMM micro-kernels (register tiles float32 ${r32}x${c32}, float64 ${r64}x${c64})`,
+    `kernels:  ${info.isa} GEMM micro-kernels (register tiles float32 ${r32}x${c32}, float64 ${r64}x${c64})${info.isa === 'amx' ? ', bfloat16 on AMX tiles' : ''}`,
     `threads:  ${getNumThreads()}${env ? ` (TENSORGRAD_NUM_THREADS=${env})` : ''}`,
     `CUDA:     ${cuda.isAvailable() ? `${cuda.deviceCount()} device(s): ${cuda.status()}` : `none: ${cuda.status()}`}`,
   ];

@@ -1,6 +1,6 @@
 /**
- * Mixed precision: the half-precision GEMM (fp32 accumulation) on every ISA this CPU
- * runs, tg.amp.autocast's per-op policy, tg.amp.GradScaler (loss scaling, overflow
+ * Mixed precision: the half-precision GEMM (fp32 accumulation) on every ISA, AMX tiles
+ * for bfloat16 included (cases for an ISA this CPU lacks are skipped), tg.amp.autocast's per-op policy, tg.amp.GradScaler (loss scaling, overflow
  * skip, growth/backoff, call order, state dict) and MNIST trained in fp32, float16 +
  * GradScaler and bfloat16.
  */
@@ -12,7 +12,9 @@ import { CPU_RUNS, randomValues, thrown } from './helpers';
 
 type Half = 'float16' | 'bfloat16';
 const HALVES: Half[] = ['float16', 'bfloat16'];
-const ISAS = (['generic', 'avx2', 'avx512'] as const).filter((isa) => CPU_RUNS[isa]);
+const ISAS = ['generic', 'avx2', 'avx512', 'amx'] as const;
+/** 'amx': AVX-512 with bfloat16 GEMMs on AMX tiles, where the CPU has them and the OS grants them. */
+const RUNS: Record<(typeof ISAS)[number], boolean> = { ...CPU_RUNS, amx: CPU_RUNS.avx512 && tg.cpuInfo().features.amxBf16 };
 const DEFAULT_ISA = tg.cpuInfo().isa;
 
 afterAll(() => {
@@ -26,37 +28,51 @@ function rounded(v: ArrayLike<number>, dtype: Half): Float64Array {
 
 interface Case {
   ta: boolean; tb: boolean; m: number; n: number; k: number;
-  alpha: number; beta: number; bias: boolean; act: 'none' | 'relu';
+  alpha: number; beta: number; bias: boolean; act: 'none' | 'relu' | 'geluTanh';
+  /** matrices stacked without gaps (default 1); with shareB one B serves them all */
+  batch?: number; shareB?: boolean;
+}
+
+function activate(v: number, act: Case['act']): number {
+  if (act === 'relu') return Math.max(v, 0);
+  if (act === 'geluTanh') return 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v * v * v)));
+  return v;
 }
 
 /** C = act(alpha op(A) op(B) + beta C + bias) in float64 on the given (already rounded) values. */
 function reference(c: Case, A: Float64Array, B: Float64Array, C0: Float64Array, bias: Float64Array | null): Float64Array {
-  const out = new Float64Array(c.m * c.n);
-  for (let i = 0; i < c.m; i++) {
-    for (let j = 0; j < c.n; j++) {
-      let s = 0;
-      for (let p = 0; p < c.k; p++) {
-        const a = c.ta ? A[p * c.m + i] : A[i * c.k + p];
-        const b = c.tb ? B[j * c.k + p] : B[p * c.n + j];
-        s += a * b;
+  const batch = c.batch ?? 1;
+  const out = new Float64Array(batch * c.m * c.n);
+  for (let bi = 0; bi < batch; bi++) {
+    const a0 = bi * c.m * c.k;
+    const b0 = c.shareB ? 0 : bi * c.k * c.n;
+    const c0 = bi * c.m * c.n;
+    for (let i = 0; i < c.m; i++) {
+      for (let j = 0; j < c.n; j++) {
+        let s = 0;
+        for (let p = 0; p < c.k; p++) {
+          const a = c.ta ? A[a0 + p * c.m + i] : A[a0 + i * c.k + p];
+          const b = c.tb ? B[b0 + j * c.k + p] : B[b0 + p * c.n + j];
+          s += a * b;
+        }
+        const v = c.alpha * s + (c.beta === 0 ? 0 : c.beta * C0[c0 + i * c.n + j]) + (bias ? bias[j] : 0);
+        out[c0 + i * c.n + j] = activate(v, c.act);
       }
-      let v = c.alpha * s + (c.beta === 0 ? 0 : c.beta * C0[i * c.n + j]) + (bias ? bias[j] : 0);
-      if (c.act === 'relu') v = Math.max(v, 0);
-      out[i * c.n + j] = v;
     }
   }
   return out;
 }
 
 function runHalf(c: Case, dtype: Half, A: Float64Array, B: Float64Array, C0: Float64Array, bias: Float64Array | null): Float64Array {
+  const batch = c.batch ?? 1;
   const a = tg.tensor(Array.from(A), { dtype });
   const b = tg.tensor(Array.from(B), { dtype });
   const out = tg.tensor(Array.from(C0), { dtype });
   const bt = bias ? tg.tensor(Array.from(bias), { dtype }) : null;
   native.gemm(
     c.ta, c.tb, c.m, c.n, c.k, c.alpha,
-    a._s, c.ta ? c.m : c.k, 0, b._s, c.tb ? c.k : c.n, 0,
-    c.beta, out._s, c.n, 0, 1, bt ? bt._s : null, native.gemmActivations[c.act],
+    a._s, c.ta ? c.m : c.k, c.m * c.k, b._s, c.tb ? c.k : c.n, c.shareB ? 0 : c.k * c.n,
+    c.beta, out._s, c.n, c.m * c.n, batch, bt ? bt._s : null, native.gemmActivations[c.act],
   );
   return Float64Array.from(out.data());
 }
@@ -75,7 +91,7 @@ const SIZES = [1, 3, 17, 33, 127];
 
 describe('half-precision GEMM (fp32 accumulation)', () => {
   for (const isa of ISAS) {
-    it(`${isa}: random operands, every size in {1,3,17,33,127}^3 and transpose: relative error within half rounding`, () => {
+    it.skipIf(!RUNS[isa])(`${isa}: random operands, every size in {1,3,17,33,127}^3 and transpose: relative error within half rounding`, () => {
       expect(native.selectIsa(isa)).toBe(true);
       let seed = 1;
       const worst: Record<Half, number> = { float16: 0, bfloat16: 0 };
@@ -100,7 +116,7 @@ describe('half-precision GEMM (fp32 accumulation)', () => {
       expect(worst.bfloat16).toBeLessThan(6e-3);
     });
 
-    it(`${isa}: exact products (small integers) come out exact, with alpha, beta, bias and relu`, () => {
+    it.skipIf(!RUNS[isa])(`${isa}: exact products (small integers) come out exact, with alpha, beta, bias and relu`, () => {
       expect(native.selectIsa(isa)).toBe(true);
       let seed = 1000;
       const ints = (len: number, lim: number) => Float64Array.from(randomValues(len, seed++, -lim - 0.49, lim + 0.49), Math.round);
@@ -124,9 +140,12 @@ describe('half-precision GEMM (fp32 accumulation)', () => {
       }
     });
 
-    it(`${isa}: C is rounded to nearest even once, with subnormals, overflow to inf and NaN`, () => {
+    it.skipIf(!RUNS[isa])(`${isa}: C is rounded to nearest even once, with subnormals, overflow to inf and NaN`, () => {
       expect(native.selectIsa(isa)).toBe(true);
       for (const dtype of HALVES) {
+        // AMX tiles (TDPBF16PS) flush subnormal results to zero; bfloat16 has float32's
+        // exponent range, so that is every product below 2^-126 and nothing else
+        const flushes = isa === 'amx' && dtype === 'bfloat16';
         const ulp = dtype === 'float16' ? 2 ** -10 : 2 ** -7;
         const tiny = dtype === 'float16' ? 2 ** -14 : 2 ** -126; // smallest normal
         const big = dtype === 'float16' ? 256 : 2 ** 64;
@@ -141,17 +160,42 @@ describe('half-precision GEMM (fp32 accumulation)', () => {
         const c: Case = { ta: false, tb: false, m: n, n, k: 1, alpha: 1, beta: 0, bias: false, act: 'none' };
         const got = runHalf(c, dtype, X, Y, new Float64Array(n * n), null);
         const want = rounded(Array.from(X, (x, i) => x * Y[i]), dtype);
+        const flushed = (v: number) => flushes && v !== 0 && Math.abs(v) < 2 ** -126;
         for (let i = 0; i < n; i++) {
           const g = got[i * n + i];
           const w = want[i];
-          if (!Object.is(g, w) && !(Number.isNaN(g) && Number.isNaN(w))) {
-            throw new Error(`${dtype}: ${X[i]} * ${Y[i]} stored as ${g}, expected ${w}`);
-          }
+          const ok = flushed(w) ? g === 0 : Object.is(g, w) || (Number.isNaN(g) && Number.isNaN(w));
+          if (!ok) throw new Error(`${dtype}: ${X[i]} * ${Y[i]} stored as ${g}, expected ${flushed(w) ? 0 : w}`);
         }
         // the cases above really reach the subnormal, overflow and NaN outputs
         expect(want.some((v) => v !== 0 && Math.abs(v) < tiny)).toBe(true);
         expect(want.includes(Infinity)).toBe(true);
         expect(want.some(Number.isNaN)).toBe(true);
+      }
+    });
+
+    it.skipIf(!RUNS[isa])(`${isa}: batched, K odd and not a multiple of 32, with alpha, beta, bias and activations`, () => {
+      expect(native.selectIsa(isa)).toBe(true);
+      let seed = 2000;
+      for (const dtype of HALVES) {
+        let worst = 0;
+        // K just past one 32-step tile row, one short of two, and three rows less one
+        for (const [m, n, k] of [[33, 47, 33], [17, 40, 63], [40, 5, 95]]) {
+          for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+            for (const [act, shareB] of [['relu', false], ['geluTanh', true], ['none', false]] as const) {
+              const batch = 3;
+              const c: Case = { ta, tb, m, n, k, alpha: 0.75, beta: act === 'none' ? 0 : -0.5, bias: act !== 'none', act, batch, shareB };
+              const A = rounded(randomValues(batch * m * k, seed++, -1, 1), dtype);
+              const B = rounded(randomValues((shareB ? 1 : batch) * k * n, seed++, -1, 1), dtype);
+              const C0 = c.beta === 0 ? new Float64Array(batch * m * n).fill(NaN) : rounded(randomValues(batch * m * n, seed++, -1, 1), dtype);
+              const bias = c.bias ? rounded(randomValues(n, seed++, -1, 1), dtype) : null;
+              const err = relNormError(runHalf(c, dtype, A, B, C0, bias), reference(c, A, B, C0, bias));
+              if (!(err <= 1e-2)) throw new Error(`${dtype} m=${m} n=${n} k=${k} ta=${ta} tb=${tb} act=${act} shareB=${shareB}: error ${err}`);
+              worst = Math.max(worst, err);
+            }
+          }
+        }
+        expect(worst).toBeLessThan(dtype === 'float16' ? 1e-3 : 6e-3);
       }
     });
   }

@@ -16,7 +16,9 @@ import type { GemmActivation, NativeStorage } from '../lib/binding';
 import { CPU_RUNS, expectClose, gradcheckShapes, randomTensor, randomValues } from './helpers';
 
 type FloatType = 'float32' | 'float64';
-const ISAS = ['generic', 'avx2', 'avx512'] as const;
+const ISAS = ['generic', 'avx2', 'avx512', 'amx'] as const;
+/** 'amx' runs AVX-512's float32/float64 kernels (only its bfloat16 GEMM is its own, test/amp.test.ts). */
+const RUNS: Record<(typeof ISAS)[number], boolean> = { ...CPU_RUNS, amx: CPU_RUNS.avx512 && tg.cpuInfo().features.amxBf16 };
 const SIZES = [1, 3, 17, 33, 127, 255, 513];
 const CHOSEN_ISA = tg.cpuInfo().isa;
 const THREADS = tg.getNumThreads();
@@ -266,7 +268,7 @@ describe('native.gemm against a double-precision reference', () => {
   });
 
   for (const isa of ISAS) {
-    it.skipIf(!CPU_RUNS[isa])(`${isa}: every case in float32 and float64, at 1 and 2 threads`, () => {
+    it.skipIf(!RUNS[isa])(`${isa}: every case in float32 and float64, at 1 and 2 threads`, () => {
       expect(native.selectIsa(isa)).toBe(true);
       try {
         for (const { g, want } of cases) checkGemm(g, want, isa);
@@ -282,7 +284,7 @@ describe('native.gemm against a double-precision reference', () => {
 
   it('selecting an ISA this CPU lacks is refused and keeps the choice', () => {
     for (const isa of ISAS) {
-      if (CPU_RUNS[isa]) continue;
+      if (RUNS[isa]) continue;
       expect(native.selectIsa(isa)).toBe(false);
       expect(tg.cpuInfo().isa).toBe(CHOSEN_ISA);
     }
@@ -383,10 +385,12 @@ describe('native.gemm against a double-precision reference', () => {
         encoding: 'utf8',
       });
     expect(isaWith('generic')).toBe('generic');
-    expect(isaWith('avx2')).toBe(CPU_RUNS.avx2 ? 'avx2' : 'generic');
-    expect(isaWith('avx512')).toBe(CPU_RUNS.avx512 ? 'avx512' : CPU_RUNS.avx2 ? 'avx2' : 'generic');
+    expect(isaWith('avx2')).toBe(RUNS.avx2 ? 'avx2' : 'generic');
+    const avx512 = isaWith('avx512');
+    expect(avx512).toBe(RUNS.avx512 ? 'avx512' : RUNS.avx2 ? 'avx2' : 'generic');
+    expect(isaWith('amx')).toBe(RUNS.amx ? 'amx' : avx512);
     // an unknown value caps nothing
-    expect(isaWith('sse9')).toBe(isaWith('avx512'));
+    expect(isaWith('sse9')).toBe(RUNS.amx ? 'amx' : avx512);
   });
 });
 

@@ -246,3 +246,4 @@ inline void narrow<float, half>(const float* src, int64_t n, half* dst) {
 #endif
 
 #include "gemm_driver.inc"
+#include "gemm_isa_entries.inc"

@@ -264,3 +264,4 @@ struct Ukernel<double> : Tiles<double, 12, 16> {
 #endif
 
 #include "gemm_driver.inc"
+#include "gemm_isa_entries.inc"

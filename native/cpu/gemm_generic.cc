@@ -2,3 +2,4 @@
 #define TG_ISA_NS generic
 #include "gemm_ukernel_portable.h"
 #include "gemm_driver.inc"
+#include "gemm_isa_entries.inc"

@@ -10,7 +10,10 @@ namespace tg::cpu {
 struct CpuFeatures {
   bool avx2 = false, fma = false, f16c = false;
   bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false;
-  bool avx512bf16 = false, avx512fp16 = false, amx_bf16 = false;
+  bool avx512bf16 = false, avx512fp16 = false;
+  // AMX-BF16 usable here: the CPU has AMX-TILE and AMX-BF16, the OS enables the tile
+  // state, and (Linux) it granted this process the permission requested at detection
+  bool amx_bf16 = false;
 };
 
 // Register tiles (rows x columns of C) of an ISA's GEMM micro-kernels, for reports.
@@ -19,11 +22,12 @@ struct GemmTiles {
 };
 
 struct IsaKernels {
-  const char* name;  // "avx512", "avx2" or "generic"
+  const char* name;  // "amx" (AVX-512 with bfloat16 on AMX tiles), "avx512", "avx2" or "generic"
   GemmTiles (*tiles)();
   void (*sgemm)(const GemmArgs&, const float*, const float*, float*);
   void (*dgemm)(const GemmArgs&, const double*, const double*, double*);
-  // half storage, fp32 compute: the packed fp32 kernels with widening packs
+  // half storage, fp32 compute: the packed fp32 kernels with widening packs, or for
+  // bfloat16 on "amx" the AMX tiles, which accumulate in fp32 themselves
   void (*hgemm)(const GemmArgs&, const half*, const half*, half*);
   void (*bgemm)(const GemmArgs&, const bfloat16*, const bfloat16*, bfloat16*);
 };
@@ -47,5 +51,12 @@ TG_ISA_DECLARE(generic)
 TG_ISA_DECLARE(avx2)
 TG_ISA_DECLARE(avx512)
 #undef TG_ISA_DECLARE
+
+// bfloat16 GEMM on AMX tiles (gemm_amx.cc), the one kernel of its own in the "amx" ISA
+namespace amx {
+template <typename T>
+void gemm(const GemmArgs& g, const T* a, const T* b, T* c);
+extern template void gemm<bfloat16>(const GemmArgs&, const bfloat16*, const bfloat16*, bfloat16*);
+}  // namespace amx
 
 }  // namespace tg::cpu
