@@ -55,6 +55,7 @@
         "native/cpu/copy.cc",
         "native/cpu/indexing.cc",
         "native/cpu/reduce.cc",
+        "native/cpu/cross_entropy.cc",
         "native/cpu/gemm.cc",
         "native/cpu/gemm_generic.cc",
         "native/cpu/gemm_plan.cc",

@@ -58,6 +58,15 @@ template <typename T> void adaptive_avg_pool2d(const PoolArgs&, const T*, T*) { 
 template <typename T> void adaptive_avg_pool2d_backward(const PoolArgs&, const T*, T*) { unavailable(); }
 template <typename T, typename G> void optim_step(const OptimArgs&, const OptimTensor*, int64_t) { unavailable(); }
 template <typename T> void amp_unscale(const AmpTensor*, int64_t, double, float*) { unavailable(); }
+template <typename T>
+void cross_entropy_forward(const CrossEntropyArgs&, const T*, const int32_t*, const T*, T*, compute_t<T>*, T*) {
+  unavailable();
+}
+template <typename T>
+void cross_entropy_backward(const CrossEntropyArgs&, const T*, const int32_t*, const T*, const compute_t<T>*,
+                            const T*, T*) {
+  unavailable();
+}
 
 #define TG_INST_ALL(T)                                                                   \
   template void fill<T>(T*, int64_t, double);                                            \
@@ -85,7 +94,11 @@ TG_FOR_ALL_TYPE_PAIRS(TG_INST_CAST)
   template void avg_pool2d_backward<T>(const PoolArgs&, const T*, T*);                   \
   template void adaptive_avg_pool2d<T>(const PoolArgs&, const T*, T*);                   \
   template void adaptive_avg_pool2d_backward<T>(const PoolArgs&, const T*, T*);          \
-  template void amp_unscale<T>(const AmpTensor*, int64_t, double, float*);
+  template void amp_unscale<T>(const AmpTensor*, int64_t, double, float*);               \
+  template void cross_entropy_forward<T>(const CrossEntropyArgs&, const T*, const int32_t*, const T*, T*, \
+                                         compute_t<T>*, T*);                                              \
+  template void cross_entropy_backward<T>(const CrossEntropyArgs&, const T*, const int32_t*, const T*,    \
+                                          const compute_t<T>*, const T*, T*);
 TG_FOR_FLOAT_TYPES(TG_INST_FLOAT)
 
 #define TG_INST_OPTIM(T, G) template void optim_step<T, G>(const OptimArgs&, const OptimTensor*, int64_t);

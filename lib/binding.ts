@@ -84,6 +84,22 @@ export interface NativeAddon {
   reduce(op: number, x: S, y: S, indices: S | null, outer: number, r: number, inner: number): void;
   softmax(x: S, y: S, outer: number, r: number, inner: number, log: boolean): void;
   /**
+   * Fused softmax cross-entropy at class indices: logits x (outer, c, inner), int32 target
+   * (outer, inner), weight c class weights in x's dtype or null (all 1). Writes per position
+   * the loss (x's dtype), lse (float32, or float64 for float64 x; kept for the backward) and,
+   * unless null, weightUsed = weight[target] (0 where ignored), whose sum 'mean' divides by.
+   * Throws a RangeError naming a target outside [0, c) that is not ignoreIndex.
+   */
+  crossEntropy(
+    x: S, target: S, weight: S | null, outer: number, c: number, inner: number, ignoreIndex: number,
+    smoothing: number, loss: S, lse: S, weightUsed: S | null,
+  ): void;
+  /** gx (x's shape) = gloss (one value per position) * dloss/dx, from crossEntropy's lse; 0 where ignored. */
+  crossEntropyBackward(
+    x: S, target: S, weight: S | null, outer: number, c: number, inner: number, ignoreIndex: number,
+    smoothing: number, lse: S, gloss: S, gx: S,
+  ): void;
+  /**
    * C = act(alpha op(A) op(B) + beta C + bias) for each of `batch` matrices; bias (n values,
    * C's dtype, shared by the batch) and act (a gemmActivations code) are optional.
    */

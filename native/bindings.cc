@@ -517,6 +517,120 @@ Napi::Value Softmax(const Napi::CallbackInfo& info) {
   });
 }
 
+// What both cross-entropy calls begin with: (x, target, weight | null, outer, c, inner,
+// ignoreIndex, smoothing), with x (outer, c, inner) floating logits, target (outer, inner)
+// int32 and weight c values in x's dtype, all on x's device.
+struct CrossEntropyCall {
+  Storage* x;
+  Storage* target;
+  Storage* weight;
+  CrossEntropyArgs a;
+  int64_t positions() const { return a.outer * a.inner; }
+  const void* weight_data() const { return weight ? weight->data() : nullptr; }
+  // lse is kept in the compute type: float32, or float64 for float64 logits
+  DType lse_dtype() const { return x->dtype() == DType::k_float64 ? DType::k_float64 : DType::k_float32; }
+};
+
+CrossEntropyCall read_cross_entropy(const Args& args) {
+  Napi::Env env = args.env();
+  CrossEntropyCall k;
+  k.x = &args.storage(0);
+  k.target = &args.storage(1);
+  k.weight = args.optional_storage(2);
+  k.a.outer = args.integer(3);
+  k.a.c = args.integer(4);
+  k.a.inner = args.integer(5);
+  k.a.ignore_index = args.integer(6, -(int64_t(1) << 53));
+  k.a.smoothing = args.number(7);
+  REQUIRE(env, k.a.smoothing >= 0 && k.a.smoothing <= 1, args.where(7) + " must be in [0, 1]");
+  REQUIRE_TYPE(env, dtype_is_float(k.x->dtype()),
+               args.where(0) + " must have a floating-point dtype, got " + dtype_name(k.x->dtype()));
+  require_extent(args, 0, *k.x, k.a.outer * k.a.c * k.a.inner);
+  REQUIRE_TYPE(env, k.target->dtype() == DType::k_int32,
+               args.where(1) + " must be int32, got " + dtype_name(k.target->dtype()));
+  REQUIRE_TYPE(env, k.target->device() == k.x->device(), args.where(1) + " is on another device than argument 0");
+  require_extent(args, 1, *k.target, k.positions());
+  if (k.weight) {
+    require_same(args, 2, *k.weight, *k.x);
+    require_extent(args, 2, *k.weight, k.a.c);
+  }
+  return k;
+}
+
+// A storage of `dtype` on x's device holding at least one value per position (or n values).
+void require_like(const Args& args, size_t i, const Storage& s, const CrossEntropyCall& k, DType dtype, int64_t n) {
+  REQUIRE_TYPE(args.env(), s.dtype() == dtype,
+               args.where(i) + " has dtype " + dtype_name(s.dtype()) + ", expected " + dtype_name(dtype));
+  REQUIRE_TYPE(args.env(), s.device() == k.x->device(), args.where(i) + " is on another device than argument 0");
+  require_extent(args, i, s, n);
+}
+
+// Every target must be a class in [0, c) or the ignored index. CUDA targets are read back
+// (a synchronization): this one check serves as the user's error, so crossEntropy's own
+// message is given, naming the smallest target if it is negative, else the largest, with
+// ignored targets counted as 0 (as the composed class losses check).
+void require_class_targets(const Args& args, const CrossEntropyCall& k) {
+  const int64_t n = k.positions();
+  if (n == 0) return;
+  std::vector<int32_t> host;
+  const int32_t* p = static_cast<const int32_t*>(k.target->data());
+  if (k.target->device() == Device::kCuda) {
+    host.resize(static_cast<size_t>(n));
+    cuda::copy_to_host(host.data(), k.target->data(), host.size() * sizeof(int32_t));
+    p = host.data();
+  }
+  int64_t lo = INT64_MAX, hi = INT64_MIN;
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t v = p[i] == k.a.ignore_index ? 0 : p[i];
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+  }
+  REQUIRE(args.env(), lo >= 0 && hi < k.a.c,
+          std::string(args.fn()) + ": target class " + std::to_string(lo < 0 ? lo : hi) + " is out of range for " +
+              std::to_string(k.a.c) + " classes (ignoreIndex " + std::to_string(k.a.ignore_index) + ")");
+}
+
+// crossEntropy(x, target, weight | null, outer, c, inner, ignoreIndex, smoothing, loss, lse,
+//              weightUsed | null): loss and weightUsed in x's dtype, lse in its compute type,
+// one value per position each
+Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    Args args(info, "crossEntropy", 11);
+    const CrossEntropyCall k = read_cross_entropy(args);
+    Storage& loss = args.storage(8);
+    Storage& lse = args.storage(9);
+    Storage* weight_used = args.optional_storage(10);
+    require_like(args, 8, loss, k, k.x->dtype(), k.positions());
+    require_like(args, 9, lse, k, k.lse_dtype(), k.positions());
+    if (weight_used) require_like(args, 10, *weight_used, k, k.x->dtype(), k.positions());
+    require_class_targets(args, k);
+    dispatch::cross_entropy_forward(k.x->device(), k.x->dtype(), k.a, k.x->data(),
+                                    static_cast<const int32_t*>(k.target->data()), k.weight_data(), loss.data(),
+                                    lse.data(), weight_used ? weight_used->data() : nullptr);
+    return args.env().Undefined();
+  });
+}
+
+// crossEntropyBackward(x, target, weight | null, outer, c, inner, ignoreIndex, smoothing, lse,
+//                      gloss, gx): lse from crossEntropy; gloss one value per position, gx x's
+// shape. Targets are not read back again: the kernels count one outside [0, c) as ignored.
+Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    Args args(info, "crossEntropyBackward", 11);
+    const CrossEntropyCall k = read_cross_entropy(args);
+    Storage& lse = args.storage(8);
+    Storage& gloss = args.storage(9);
+    Storage& gx = args.storage(10);
+    require_like(args, 8, lse, k, k.lse_dtype(), k.positions());
+    require_like(args, 9, gloss, k, k.x->dtype(), k.positions());
+    require_like(args, 10, gx, k, k.x->dtype(), k.a.outer * k.a.c * k.a.inner);
+    dispatch::cross_entropy_backward(k.x->device(), k.x->dtype(), k.a, k.x->data(),
+                                     static_cast<const int32_t*>(k.target->data()), k.weight_data(), lse.data(),
+                                     gloss.data(), gx.data());
+    return args.env().Undefined();
+  });
+}
+
 // Largest element offset (plus one) a batched matrix operand touches.
 int64_t matrix_extent(int64_t rows, int64_t cols, int64_t ld, int64_t batch, int64_t stride) {
   if (rows == 0 || cols == 0 || batch == 0) return 0;
@@ -1082,6 +1196,8 @@ void register_bindings(Napi::Env env, Napi::Object exports) {
   exports.Set("scatterAdd", Napi::Function::New<ScatterAdd>(env, "scatterAdd"));
   exports.Set("reduce", Napi::Function::New<Reduce>(env, "reduce"));
   exports.Set("softmax", Napi::Function::New<Softmax>(env, "softmax"));
+  exports.Set("crossEntropy", Napi::Function::New<CrossEntropy>(env, "crossEntropy"));
+  exports.Set("crossEntropyBackward", Napi::Function::New<CrossEntropyBackward>(env, "crossEntropyBackward"));
   exports.Set("gemm", Napi::Function::New<Gemm>(env, "gemm"));
   exports.Set("gemmActivations", gemm_activations(env));
   exports.Set("random", Napi::Function::New<Random>(env, "random"));

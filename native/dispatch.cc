@@ -167,4 +167,21 @@ void amp_unscale(Device dev, DType t, const AmpTensor* tensors, int64_t count, d
   TG_SWITCH_FLOATING(t, "ampUnscale", TG_ON(dev, amp_unscale<T>(tensors, count, inv_scale, found_inf)));
 }
 
+void cross_entropy_forward(Device dev, DType t, const CrossEntropyArgs& a, const void* x, const int32_t* target,
+                           const void* weight, void* loss, void* lse, void* weight_used) {
+  TG_SWITCH_FLOATING(t, "crossEntropy",
+                     TG_ON(dev, cross_entropy_forward<T>(a, static_cast<const T*>(x), target,
+                                                         static_cast<const T*>(weight), static_cast<T*>(loss),
+                                                         static_cast<compute_t<T>*>(lse), static_cast<T*>(weight_used))));
+}
+
+void cross_entropy_backward(Device dev, DType t, const CrossEntropyArgs& a, const void* x, const int32_t* target,
+                            const void* weight, const void* lse, const void* gloss, void* gx) {
+  TG_SWITCH_FLOATING(t, "crossEntropyBackward",
+                     TG_ON(dev, cross_entropy_backward<T>(a, static_cast<const T*>(x), target,
+                                                          static_cast<const T*>(weight),
+                                                          static_cast<const compute_t<T>*>(lse),
+                                                          static_cast<const T*>(gloss), static_cast<T*>(gx))));
+}
+
 }  // namespace tg::dispatch

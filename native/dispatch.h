@@ -42,5 +42,11 @@ void optim_step(Device dev, DType t, DType grad_t, const OptimArgs& a, const Opt
                 int64_t count);
 void amp_unscale(Device dev, DType t, const AmpTensor* tensors, int64_t count, double inv_scale,
                  float* found_inf);
+// x, weight (or null), loss, weight_used (or null) and gloss, gx in dtype t; lse in t's
+// compute type (float32, or float64 for float64)
+void cross_entropy_forward(Device dev, DType t, const CrossEntropyArgs& a, const void* x, const int32_t* target,
+                           const void* weight, void* loss, void* lse, void* weight_used);
+void cross_entropy_backward(Device dev, DType t, const CrossEntropyArgs& a, const void* x, const int32_t* target,
+                            const void* weight, const void* lse, const void* gloss, void* gx);
 
 }  // namespace tg::dispatch

@@ -122,6 +122,15 @@ struct OptimTensor {
   int64_t step = 1;
 };
 
+// Softmax cross-entropy at class indices (the formulas are in kernel_list.inc): logits
+// (outer, c, inner), one target per (outer, inner) position; smoothing is PyTorch's
+// label_smoothing, in [0, 1].
+struct CrossEntropyArgs {
+  int64_t outer = 0, c = 0, inner = 1;
+  int64_t ignore_index = -100;
+  double smoothing = 0;
+};
+
 // One gradient of the loss scaler's unscale pass (cpu/amp.cc): numel elements at data.
 struct AmpTensor {
   void* data = nullptr;

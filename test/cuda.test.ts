@@ -364,6 +364,49 @@ gpu('cuda: convolution, pooling and normalization', () => {
   });
 });
 
+gpu('cuda: fused softmax cross-entropy at class indices', () => {
+  const F = tg.nn.functional;
+  // a warp per row (C < 4096), a block per row (C = 5000), a thread per position (inner > 1)
+  const shapes = [[33, 1], [37, 11], [9, 1001], [3, 5000], [3, 5, 4, 3], [2, 17, 1, 7], [2, 3, 300]];
+  const targets = (d: Dev, shape: number[], seed: number): tg.Tensor => {
+    const positions = [shape[0], ...shape.slice(2)];
+    const r = randomValues(numelOf(positions), seed, 0, shape[1]);
+    return tg.tensor(Int32Array.from(r, (v, i) => (i % 4 === 1 ? -100 : Math.floor(v))), { shape: positions }).to(d);
+  };
+  for (const dtype of ['float32', 'float64', 'float16', 'bfloat16'] as const) {
+    same(`loss and gradient in ${dtype}: weights, ignoreIndex and smoothing, every reduction`, (d) =>
+      shapes.flatMap((shape, k) => {
+        const t = targets(d, shape, 720 + k);
+        const w = input(d, [shape[1]], { dtype, seed: 740 + k, low: 0.25, high: 2 });
+        return (['none', 'sum', 'mean'] as const).flatMap((reduction) => {
+          const plain = input(d, shape, { dtype, seed: 700 + k, low: -4, high: 4, grad: true });
+          const smoothed = input(d, shape, { dtype, seed: 760 + k, low: -4, high: 4, grad: true });
+          return [
+            ...withGrads(F.crossEntropy(plain, t, { reduction }), [plain]),
+            ...withGrads(F.crossEntropy(smoothed, t, { reduction, weight: w, labelSmoothing: 0.2 }), [smoothed]),
+          ];
+        });
+      }),
+    // sums over up to 5000 classes in another order, in float for the half types
+    dtype === 'float32' ? { atol: 1e-4, rtol: 1e-4 } : undefined);
+  }
+  it('rejects a target out of range (read back from the device) with the CPU message', () => {
+    const x = input('cuda', [3, 4], { seed: 790 });
+    expect(() => F.crossEntropy(x, tg.tensor([0, 4, 1], { dtype: 'int32' }).to('cuda'), { ignoreIndex: 2 }))
+      .toThrow('crossEntropy: target class 4 is out of range for 4 classes (ignoreIndex 2)');
+  });
+  it('second derivatives through it agree with the CPU', () => {
+    const run = (d: Dev): number[] => {
+      const x = input(d, [4, 6, 3], { seed: 791, dtype: 'float64', grad: true });
+      const t = targets(d, [4, 6, 3], 792);
+      const [g] = tg.grad(F.crossEntropy(x, t, { labelSmoothing: 0.1 }), [x], { createGraph: true });
+      const [h] = tg.grad(tg.sum(tg.mul(g, g)), [x]);
+      return Array.from(h.cpu().data());
+    };
+    expectClose(run('cuda'), run('cpu'), TOL.float64);
+  });
+});
+
 gpu('cuda: gradcheck on the device (float64, finite differences)', () => {
   it('matmul, conv2d, pooling, softmax, layerNorm and the elementwise chain', () => {
     const d = 'cuda';

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import * as tg from '../lib/index';
-import { expectClose, gradcheckShapes, randomTensor, randomValues } from './helpers';
+import { native, type NativeStorage } from '../lib/binding';
+import { expectClose, gradcheckShapes, numelOf, randomTensor, randomValues } from './helpers';
 
 const F = tg.nn.functional;
 const reductions = ['mean', 'sum', 'none'] as const;
@@ -303,3 +304,183 @@ describe('crossEntropy and nllLoss', () => {
     expectError(() => F.mseLoss(tg.arange(3), tg.arange(3)), TypeError, 'mseLoss: Expected a floating-point tensor for input but received a int32 tensor of shape [3]');
   });
 });
+
+/**
+ * The composed softmax cross-entropy at class indices, written out from logSoftmax and
+ * gather (PyTorch's formula: (1 - s) nll + s / C * the weighted uniform term), as the
+ * reference for the fused op. Differentiable to any order.
+ */
+function composedCrossEntropy(
+  x: tg.Tensor, target: tg.Tensor,
+  { weight, ignoreIndex = -100, smoothing = 0, reduction = 'mean' }: { weight?: tg.Tensor; ignoreIndex?: number; smoothing?: number; reduction?: R } = {},
+): tg.Tensor {
+  const c = x.shape[1];
+  const logp = tg.logSoftmax(x, 1);
+  const counts = tg.ne(target, ignoreIndex);
+  const safe = tg.where(counts, target, 0);
+  const counted = counts.to(x.dtype);
+  const wt = weight ? tg.mul(counted, tg.indexSelect(weight, 0, safe.reshape([safe.numel])).reshape(safe.shape)) : counted;
+  const picked = tg.gather(logp, 1, tg.unsqueeze(safe, 1)).squeeze(1);
+  const along = weight ? tg.mul(logp, weight.reshape([1, c, ...x.shape.slice(2).map(() => 1)])) : logp;
+  const uniform = tg.mul(tg.neg(tg.sum(along, 1)), counted);
+  const loss = tg.add(tg.mul(tg.neg(tg.mul(picked, wt)), 1 - smoothing), tg.mul(uniform, smoothing / c));
+  if (reduction === 'none') return loss;
+  return reduction === 'sum' ? tg.sum(loss) : tg.div(tg.sum(loss), tg.sum(wt));
+}
+
+describe('crossEntropy at class indices: the fused kernels against the composed reference', () => {
+  // odd C, C = 1, inner > 1 (70 columns span two tiles of the CPU kernel), and the last
+  // two large enough to be split across the thread pool
+  const shapes = [[7, 1], [6, 3], [9, 17], [5, 1001], [3, 5, 4, 3], [2, 17, 1, 7], [2, 3, 70], [300, 130], [2, 5, 4000]];
+  // class-index targets for `shape`, with every third position ignored when asked
+  function targets(shape: number[], ignoreIndex: number | null, seed: number): tg.Tensor {
+    const c = shape[1];
+    const positions = [shape[0], ...shape.slice(2)];
+    const r = randomValues(numelOf(positions), seed, 0, c);
+    return int32(Array.from(r, (v, i) => (ignoreIndex !== null && i % 3 === 1 ? ignoreIndex : Math.floor(v))), positions);
+  }
+  const settings: Array<{ name: string; weight: boolean; ignoreIndex: number | null; smoothing: number }> = [
+    { name: 'plain', weight: false, ignoreIndex: null, smoothing: 0 },
+    { name: 'weights', weight: true, ignoreIndex: null, smoothing: 0 },
+    { name: 'ignoreIndex', weight: false, ignoreIndex: -100, smoothing: 0 },
+    { name: 'smoothing', weight: false, ignoreIndex: null, smoothing: 0.15 },
+    { name: 'weights, an ignoreIndex inside [0, C) and smoothing', weight: true, ignoreIndex: 0, smoothing: 0.3 },
+  ];
+  // float64 compares at rounding level; the others against float64 math on their rounded inputs
+  const tolerances = {
+    float64: { atol: 1e-12, rtol: 1e-10 },
+    float32: { atol: 1e-5, rtol: 1e-5 },
+    float16: { atol: 3e-3, rtol: 3e-3 },
+    bfloat16: { atol: 2e-2, rtol: 2e-2 },
+  } as const;
+
+  for (const dtype of ['float64', 'float32', 'float16', 'bfloat16'] as const) {
+    test(`${dtype}: loss and gradient on every shape, setting and reduction`, () => {
+      const tol = tolerances[dtype];
+      shapes.forEach((shape, k) => {
+        const c = shape[1];
+        const x = randomTensor(shape, { dtype, seed: 30 + k, low: -4, high: 4 }).t;
+        const x64 = x.to('float64');
+        const w = tg.tensor(randomValues(c, 50 + k, 0.25, 2), { dtype });
+        for (const s of settings) {
+          // an ignoreIndex inside [0, C) only means something when C > 1
+          const ignoreIndex = s.ignoreIndex === 0 && c === 1 ? -1 : s.ignoreIndex;
+          const t = targets(shape, ignoreIndex, 70 + k);
+          const options = { weight: s.weight ? w : undefined, ignoreIndex: ignoreIndex ?? undefined, labelSmoothing: s.smoothing };
+          const refOptions = { weight: s.weight ? w.to('float64') : undefined, ignoreIndex: ignoreIndex ?? undefined, smoothing: s.smoothing };
+          for (const reduction of reductions) {
+            const where = `${formatCase(shape, s.name, reduction)}`;
+            const leaf = x.detach().requiresGrad_();
+            const out = F.crossEntropy(leaf, t, { ...options, reduction });
+            expect(out.dtype, where).toBe(dtype);
+            expect(out.shape, where).toEqual(reduction === 'none' ? t.shape : []);
+            const leaf64 = x64.detach().requiresGrad_();
+            const ref = composedCrossEntropy(leaf64, t, { ...refOptions, reduction });
+            expectCloseAt(where, out.data(), ref.data(), tol);
+            const probe = reduction === 'none' ? tg.tensor(randomValues(out.numel, 90 + k), { dtype: 'float64', shape: out.shape }) : null;
+            (probe ? tg.sum(tg.mul(out, probe.to(dtype))) : out).backward();
+            (probe ? tg.sum(tg.mul(ref, probe)) : ref).backward();
+            expect(leaf.grad!.dtype).toBe(dtype);
+            expectCloseAt(`${where} gradient`, leaf.grad!.data(), leaf64.grad!.data(), tol);
+          }
+        }
+      });
+    });
+  }
+
+  test('gradcheck in float64 on [3, 5] and [2, 4, 3] with weights, ignoreIndex and smoothing, in every reduction', () => {
+    const w5 = f64([0.5, 1, 2, 1.5, 0.25], [5]);
+    const w4 = f64([2, 0.5, 1, 3], [4]);
+    for (const reduction of reductions) {
+      gradcheckShapes((a) => F.crossEntropy(a, int32([4, -100, 0]), { weight: w5, labelSmoothing: 0.2, reduction }), [[3, 5]]);
+      gradcheckShapes((a) => F.crossEntropy(a, int32([3, 0, 2, 1, 1, 3], [2, 3]), { weight: w4, ignoreIndex: 1, labelSmoothing: 0.1, reduction }), [[2, 4, 3]]);
+      gradcheckShapes((a) => F.crossEntropy(a, int32([1, 2, 0]), { reduction }), [[3, 5]]);
+    }
+  });
+
+  test('second derivatives (createGraph) match the composed reference', () => {
+    const x = randomTensor([4, 5, 2], { seed: 21, requiresGrad: true }).t;
+    const t = int32([0, 4, -100, 2, 3, 3, 1, -100], [4, 2]);
+    const weight = f64([0.5, 1, 2, 1.5, 0.25], [5]);
+    const v = randomTensor([4, 5, 2], { seed: 22 }).t;
+    const hvp = (loss: (a: tg.Tensor) => tg.Tensor): { g: Float64Array; h: Float64Array } => {
+      const [g] = tg.grad(loss(x), [x], { createGraph: true });
+      const [h] = tg.grad(tg.sum(tg.mul(g, v)), [x]);
+      return { g: Float64Array.from(g.data()), h: Float64Array.from(h.data()) };
+    };
+    for (const reduction of reductions) {
+      const probe = reduction === 'none' ? randomTensor([4, 2], { seed: 23 }).t : null;
+      const scalar = (l: tg.Tensor) => (probe ? tg.sum(tg.mul(l, probe)) : l);
+      const fused = hvp((a) => scalar(F.crossEntropy(a, t, { weight, labelSmoothing: 0.2, reduction })));
+      const ref = hvp((a) => scalar(composedCrossEntropy(a, t, { weight, smoothing: 0.2, reduction })));
+      expectClose(fused.g, ref.g, { atol: 1e-12 });
+      expectClose(fused.h, ref.h, { atol: 1e-12 });
+    }
+    // the first derivative taken with createGraph is the fused kernel's
+    const [once] = tg.grad(F.crossEntropy(x, t, { weight, labelSmoothing: 0.2 }), [x]);
+    const [graphed] = tg.grad(F.crossEntropy(x, t, { weight, labelSmoothing: 0.2 }), [x], { createGraph: true });
+    expectClose(once.data(), graphed.data(), { atol: 1e-15 });
+  });
+
+  test('a weight that requires grad gets its gradient (through the composed path)', () => {
+    const x = randomTensor([6, 4], { seed: 24 }).t;
+    const t = int32([0, 3, 1, -100, 2, 2]);
+    const w = f64([0.5, 1, 2, 1.5], [4]).requiresGrad_();
+    const w64 = f64([0.5, 1, 2, 1.5], [4]).requiresGrad_();
+    F.crossEntropy(x, t, { weight: w, labelSmoothing: 0.1 }).backward();
+    composedCrossEntropy(x, t, { weight: w64, smoothing: 0.1 }).backward();
+    expectClose(w.grad!.data(), w64.grad!.data(), { atol: 1e-12 });
+  });
+
+  test('dtypes: half logits run in float32 under autocast; logits and weight of two dtypes run in the promoted one', () => {
+    const x = randomTensor([5, 3], { dtype: 'float16', seed: 25 }).t.requiresGrad_();
+    const t = int32([0, 2, 1, 1, 0]);
+    const loss = tg.amp.autocast('float16', () => F.crossEntropy(x, t));
+    expect(loss.dtype).toBe('float32');
+    loss.backward();
+    expect(x.grad!.dtype).toBe('float16');
+    expectClose(x.grad!.data(), tg.grad(composedCrossEntropy(x.to('float32'), t), [x])[0].data(), { atol: 1e-3 });
+    const x32 = randomTensor([5, 3], { dtype: 'float32', seed: 26 }).t;
+    const mixed = F.crossEntropy(x32, t, { weight: f64([1, 2, 0.5], [3]) });
+    expect(mixed.dtype).toBe('float64');
+    expectClose(mixed.data(), composedCrossEntropy(x32.to('float64'), t, { weight: f64([1, 2, 0.5], [3]) }).data(), { atol: 1e-12 });
+  });
+
+  test('targets outside [0, C) are rejected whatever the ignoreIndex; one equal to it counts for nothing', () => {
+    const x = randomTensor([3, 4], { seed: 27 }).t;
+    expectError(() => F.crossEntropy(x, int32([0, 4, 1]), { ignoreIndex: 2 }), RangeError,
+      'crossEntropy: target class 4 is out of range for 4 classes (ignoreIndex 2)');
+    expectError(() => F.crossEntropy(x, int32([0, -3, 9]), { ignoreIndex: 9 }), RangeError,
+      'crossEntropy: target class -3 is out of range for 4 classes (ignoreIndex 9)');
+    const none = F.crossEntropy(x, int32([9, 1, 9]), { ignoreIndex: 9, reduction: 'none' });
+    expectClose(none.data(), composedCrossEntropy(x, int32([9, 1, 9]), { ignoreIndex: 9, reduction: 'none' }).data(), { atol: 1e-12 });
+    expect(none.data()[0]).toBe(0);
+  });
+
+  test('native backstops: sizes, dtypes and targets are checked before the kernels run', () => {
+    const s = (n: number, dtype: tg.DType = 'float32') => new native.Storage(native.dtypes[dtype], n, 0);
+    const targets = tg.tensor([0, 2], { dtype: 'int32' })._s;
+    // logits (2, 3, 1), per-position outputs of 2 values
+    const forward = (x: NativeStorage, lse: NativeStorage, weight: NativeStorage | null = null, t = targets) =>
+      native.crossEntropy(x, t, weight, 2, 3, 1, -100, 0.1, s(2), lse, null);
+    expect(() => forward(s(5), s(2))).toThrow('crossEntropy: argument 0 is too small: the op reads 6 elements but it holds 5');
+    expect(() => forward(s(6), s(2, 'float64'))).toThrow('crossEntropy: argument 9 has dtype float64, expected float32');
+    expect(() => forward(s(6), s(2), s(3, 'float64'))).toThrow('crossEntropy: argument 2 has dtype float64, expected float32');
+    expect(() => forward(s(6, 'int32'), s(2))).toThrow('crossEntropy: argument 0 must have a floating-point dtype, got int32');
+    expect(() => forward(s(6), s(2), null, tg.tensor([0, 3], { dtype: 'int32' })._s)).toThrow(
+      'crossEntropy: target class 3 is out of range for 3 classes (ignoreIndex -100)');
+    expect(() => native.crossEntropyBackward(s(6), targets, null, 2, 3, 1, -100, 0, s(2), s(2), s(5))).toThrow(
+      'crossEntropyBackward: argument 10 is too small: the op reads 6 elements but it holds 5');
+  });
+});
+
+function formatCase(shape: number[], setting: string, reduction: R): string {
+  return `[${shape.join(',')}] ${setting}, ${reduction}`;
+}
+
+/** expectClose with the case named in the message, and one expect per array (the arrays are large). */
+function expectCloseAt(where: string, actual: ArrayLike<number>, wanted: ArrayLike<number>, tol: { atol: number; rtol: number }): void {
+  expect(actual.length, where).toBe(wanted.length);
+  const bad = Array.from(wanted).findIndex((e, i) => !(Math.abs(actual[i] - e) <= tol.atol + tol.rtol * Math.abs(e)));
+  expect(bad, bad < 0 ? where : `${where}: element ${bad} is ${actual[bad]}, expected ${wanted[bad]}`).toBe(-1);
+}

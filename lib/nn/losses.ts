@@ -2,12 +2,14 @@
  * Loss functions with PyTorch's semantics and reductions ('mean' | 'sum' | 'none').
  * Each is written with the public ops, so each differentiates (to any order)
  * through autograd; class losses go through logSoftmax, which subtracts the row
- * max, so large logits cannot overflow.
+ * max, so large logits cannot overflow. crossEntropy at class indices is the one
+ * fused op softmaxCrossEntropy (ops/cross_entropy.ts), differentiable the same way.
  */
 import { noGrad } from '../autograd';
 import { checkInteger, checkNumber, checkOptions, checkSameDevice, checkTensor, expected, normalizeDims, shapesText } from '../check';
 import { isFloating } from '../dtype';
 import { cast } from '../ops/convert';
+import { softmaxCrossEntropy } from '../ops/cross_entropy';
 import { abs, add, clamp, div, exp, log, log1p, lt, maximum, mul, ne, neg, square, sub, where } from '../ops/elementwise';
 import { logSoftmax, max, mean, min, sum } from '../ops/reduce';
 import { gather, indexSelect, reshape, squeeze, unsqueeze } from '../ops/shape';
@@ -211,9 +213,14 @@ function indexLoss(
     const uniform = neg(sum(weight === null ? logp : mul(logp, alongClasses(weight, logp.ndim)), 1));
     loss = add(mul(loss, 1 - smoothing), mul(where(counted, uniform, 0), smoothing / classes));
   }
+  return reduceClassLoss(loss, w, reduction, single);
+}
+
+/** Per-position class losses reduced; 'mean' divides by the summed per-position weights w (read only then). */
+function reduceClassLoss(loss: Tensor, w: Tensor | null, reduction: Reduction, single: boolean): Tensor {
   if (reduction === 'none') return single ? squeeze(loss, 0) : loss;
   if (reduction === 'sum') return sum(loss);
-  return div(sum(loss), sum(w));
+  return div(sum(loss), sum(w!));
 }
 
 function ignoreIndexOf(op: string, o: ClassLossOptions): number {
@@ -239,7 +246,9 @@ export function nllLoss(input: Tensor, target: Tensor, options?: ClassLossOption
 /**
  * Cross-entropy from logits [N, C, d1, ...] (or [C]) against int32 class indices
  * [N, d1, ...] (or []), or against class probabilities of the input's shape
- * (a floating-point target). Computed as nllLoss of logSoftmax over dim 1.
+ * (a floating-point target). Class indices go through the fused softmaxCrossEntropy,
+ * except with a weight that requires grad (the fused op has no weight gradient): then,
+ * like probabilities, nllLoss of logSoftmax over dim 1.
  */
 export function crossEntropy(input: Tensor, target: Tensor, options?: CrossEntropyOptions): Tensor {
   const op = 'crossEntropy';
@@ -259,6 +268,10 @@ export function crossEntropy(input: Tensor, target: Tensor, options?: CrossEntro
   const b = batched(input, target);
   const classes = b.input.shape[1];
   const weight = classWeight(op, o.weight, input, classes);
+  if (!isFloating(target.dtype) && !weight?.requiresGrad) {
+    const fused = softmaxCrossEntropy(b.input, b.target, { weight, ignoreIndex, smoothing, withWeightUsed: reduction === 'mean' });
+    return reduceClassLoss(fused.loss, fused.weightUsed, reduction, b.single);
+  }
   const logp = logSoftmax(b.input, 1);
   if (!isFloating(target.dtype)) return indexLoss(op, logp, b.target, weight, ignoreIndex, smoothing, reduction, b.single);
   // probabilities: -sum_c w[c] p[c] logp[c]; 'mean' divides by the number of positions (not the weights), as PyTorch
