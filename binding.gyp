@@ -1,8 +1,8 @@
 {
   # node-gyp build of the CPU addon: the fallback when no prebuilt binary fits.
   # -fno-math-errno: nothing reads errno, and setting it keeps sqrt out of vectorized loops.
-  # Kernel files for AVX2, AVX-512 and AMX live in their own static libraries so only
-  # they get those flags; isa.cc chooses among them at load.
+  # Kernel files for AVX2, AVX-512, AVX512-BF16 and AMX live in their own static
+  # libraries so only they get those flags; isa.cc chooses among them at load.
   "target_defaults": {
     "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-fexceptions", "-Wall", "-Wno-sign-compare", "-Wno-unused-function"],
     "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
@@ -33,6 +33,14 @@
       ]
     },
     {
+      "target_name": "tg_isa_avx512bf16",
+      "type": "static_library",
+      "sources": ["native/cpu/gemm_avx512bf16.cc"],
+      "conditions": [
+        ["target_arch=='x64'", {"cflags_cc": ["-mavx512bf16", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mfma", "-mf16c", "-mprefer-vector-width=512"]}]
+      ]
+    },
+    {
       "target_name": "tg_isa_amx",
       "type": "static_library",
       "sources": ["native/cpu/gemm_amx.cc"],
@@ -42,7 +50,7 @@
     },
     {
       "target_name": "tensorgrad",
-      "dependencies": ["tg_isa_avx2", "tg_isa_avx512", "tg_isa_amx"],
+      "dependencies": ["tg_isa_avx2", "tg_isa_avx512", "tg_isa_avx512bf16", "tg_isa_amx"],
       "sources": [
         "native/addon.cc",
         "native/storage.cc",

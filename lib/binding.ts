@@ -33,8 +33,10 @@ export type OptimHyperName =
 /** The CPU features detected and the GEMM micro-kernels chosen at load. */
 export interface CpuInfo {
   /**
-   * 'amx' (AVX-512 kernels, with bfloat16 GEMMs on AMX tiles), 'avx512', 'avx2' or 'generic';
-   * below 'amx', bfloat16 GEMMs run on the float32 micro-kernels, widened while packed.
+   * 'amx' (AVX-512 kernels, with bfloat16 GEMMs on AMX tiles), 'avx512bf16' (AVX-512
+   * kernels, with bfloat16 GEMMs on AVX512-BF16 dot products), 'avx512', 'avx2' or
+   * 'generic'; below 'avx512bf16', bfloat16 GEMMs run on the float32 micro-kernels,
+   * widened while packed.
    */
   isa: string;
   /** Register tile (rows, columns of C) of the micro-kernel per dtype. */

@@ -31,12 +31,13 @@ export function infoLines(): string[] {
   const [r32, c32] = info.gemmTiles.float32;
   const [r64, c64] = info.gemmTiles.float64;
   const env = process.env.TENSORGRAD_NUM_THREADS;
+  const bf16 = { amx: ', bfloat16 on AMX tiles', avx512bf16: ', bfloat16 on AVX512-BF16 dot products' }[info.isa] ?? '';
   return [
     `tensorgrad ${pkg.version} (Node ${process.version}, N-API ${process.versions.napi}, ${process.platform}-${process.arch})`,
     `binary:   ${prebuilt ? 'prebuilt' : 'built from source'}, ${binary}`,
     `CPU:      ${os.cpus()[0]?.model.trim() ?? 'unknown'}, ${os.cpus().length} logical cores`,
     `features: ${present.join(' ') || 'none of note'}${absent.length ? ` (absent: ${absent.join(' ')})` : ''}`,
-    `kernels:  ${info.isa} GEMM micro-kernels (register tiles float32 ${r32}x${c32}, float64 ${r64}x${c64})${info.isa === 'amx' ? ', bfloat16 on AMX tiles' : ''}`,
+    `kernels:  ${info.isa} GEMM micro-kernels (register tiles float32 ${r32}x${c32}, float64 ${r64}x${c64})${bf16}`,
     `threads:  ${getNumThreads()}${env ? ` (TENSORGRAD_NUM_THREADS=${env})` : ''}`,
     `CUDA:     ${cuda.isAvailable() ? `${cuda.deviceCount()} device(s): ${cuda.status()}` : `none: ${cuda.status()}`}`,
   ];

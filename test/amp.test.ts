@@ -1,6 +1,7 @@
 /**
- * Mixed precision: the half-precision GEMM (fp32 accumulation) on every ISA, AMX tiles
- * for bfloat16 included (cases for an ISA this CPU lacks are skipped), tg.amp.autocast's per-op policy, tg.amp.GradScaler (loss scaling, overflow
+ * Mixed precision: the half-precision GEMM (fp32 accumulation) on every ISA, the bfloat16
+ * paths on AVX512-BF16 dot products and AMX tiles included (cases for an ISA this CPU
+ * lacks are skipped), tg.amp.autocast's per-op policy, tg.amp.GradScaler (loss scaling, overflow
  * skip, growth/backoff, call order, state dict) and MNIST trained in fp32, float16 +
  * GradScaler and bfloat16.
  */
@@ -12,9 +13,18 @@ import { CPU_RUNS, randomValues, thrown } from './helpers';
 
 type Half = 'float16' | 'bfloat16';
 const HALVES: Half[] = ['float16', 'bfloat16'];
-const ISAS = ['generic', 'avx2', 'avx512', 'amx'] as const;
-/** 'amx': AVX-512 with bfloat16 GEMMs on AMX tiles, where the CPU has them and the OS grants them. */
-const RUNS: Record<(typeof ISAS)[number], boolean> = { ...CPU_RUNS, amx: CPU_RUNS.avx512 && tg.cpuInfo().features.amxBf16 };
+const ISAS = ['generic', 'avx2', 'avx512', 'avx512bf16', 'amx'] as const;
+/**
+ * 'avx512bf16': AVX-512 with bfloat16 GEMMs on VDPBF16PS, where the CPU has AVX512-BF16;
+ * 'amx': on AMX tiles, where the CPU has them and the OS grants them. 'avx512' keeps
+ * bfloat16 on the widening fp32 path, so both paths run on such a CPU.
+ */
+const FEATURES = tg.cpuInfo().features;
+const RUNS: Record<(typeof ISAS)[number], boolean> = {
+  ...CPU_RUNS,
+  avx512bf16: CPU_RUNS.avx512 && FEATURES.avx512bf16,
+  amx: CPU_RUNS.avx512 && FEATURES.amxBf16,
+};
 const DEFAULT_ISA = tg.cpuInfo().isa;
 
 afterAll(() => {
@@ -143,9 +153,10 @@ describe('half-precision GEMM (fp32 accumulation)', () => {
     it.skipIf(!RUNS[isa])(`${isa}: C is rounded to nearest even once, with subnormals, overflow to inf and NaN`, () => {
       expect(native.selectIsa(isa)).toBe(true);
       for (const dtype of HALVES) {
-        // AMX tiles (TDPBF16PS) flush subnormal results to zero; bfloat16 has float32's
-        // exponent range, so that is every product below 2^-126 and nothing else
-        const flushes = isa === 'amx' && dtype === 'bfloat16';
+        // AVX512-BF16 (VDPBF16PS) and AMX tiles (TDPBF16PS) flush subnormal results to
+        // zero; bfloat16 has float32's exponent range, so that is every product below
+        // 2^-126 and nothing else
+        const flushes = (isa === 'avx512bf16' || isa === 'amx') && dtype === 'bfloat16';
         const ulp = dtype === 'float16' ? 2 ** -10 : 2 ** -7;
         const tiny = dtype === 'float16' ? 2 ** -14 : 2 ** -126; // smallest normal
         const big = dtype === 'float16' ? 256 : 2 ** 64;

@@ -16,9 +16,17 @@ import type { GemmActivation, NativeStorage } from '../lib/binding';
 import { CPU_RUNS, expectClose, gradcheckShapes, randomTensor, randomValues } from './helpers';
 
 type FloatType = 'float32' | 'float64';
-const ISAS = ['generic', 'avx2', 'avx512', 'amx'] as const;
-/** 'amx' runs AVX-512's float32/float64 kernels (only its bfloat16 GEMM is its own, test/amp.test.ts). */
-const RUNS: Record<(typeof ISAS)[number], boolean> = { ...CPU_RUNS, amx: CPU_RUNS.avx512 && tg.cpuInfo().features.amxBf16 };
+const ISAS = ['generic', 'avx2', 'avx512', 'avx512bf16', 'amx'] as const;
+/**
+ * 'avx512bf16' and 'amx' run AVX-512's float32/float64 kernels (only their bfloat16 GEMMs
+ * are their own, test/amp.test.ts).
+ */
+const FEATURES = tg.cpuInfo().features;
+const RUNS: Record<(typeof ISAS)[number], boolean> = {
+  ...CPU_RUNS,
+  avx512bf16: CPU_RUNS.avx512 && FEATURES.avx512bf16,
+  amx: CPU_RUNS.avx512 && FEATURES.amxBf16,
+};
 const SIZES = [1, 3, 17, 33, 127, 255, 513];
 const CHOSEN_ISA = tg.cpuInfo().isa;
 const THREADS = tg.getNumThreads();
@@ -388,9 +396,11 @@ describe('native.gemm against a double-precision reference', () => {
     expect(isaWith('avx2')).toBe(RUNS.avx2 ? 'avx2' : 'generic');
     const avx512 = isaWith('avx512');
     expect(avx512).toBe(RUNS.avx512 ? 'avx512' : RUNS.avx2 ? 'avx2' : 'generic');
-    expect(isaWith('amx')).toBe(RUNS.amx ? 'amx' : avx512);
+    const bf16 = isaWith('avx512bf16');
+    expect(bf16).toBe(RUNS.avx512bf16 ? 'avx512bf16' : avx512);
+    expect(isaWith('amx')).toBe(RUNS.amx ? 'amx' : bf16);
     // an unknown value caps nothing
-    expect(isaWith('sse9')).toBe(RUNS.amx ? 'amx' : avx512);
+    expect(isaWith('sse9')).toBe(RUNS.amx ? 'amx' : bf16);
   });
 });
 

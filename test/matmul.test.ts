@@ -245,9 +245,9 @@ describe('matmul: every GEMM kernel ISA this CPU can run', () => {
     native.selectIsa(chosen);
   });
 
-  it('generic, avx2, avx512 and amx loop nests agree with the reference (float32, float64, transposed backward)', () => {
+  it('generic, avx2, avx512, avx512bf16 and amx loop nests agree with the reference (float32, float64, transposed backward)', () => {
     const ran: string[] = [];
-    for (const isa of ['generic', 'avx2', 'avx512', 'amx']) {
+    for (const isa of ['generic', 'avx2', 'avx512', 'avx512bf16', 'amx']) {
       if (!native.selectIsa(isa)) continue;
       expect(tg.cpuInfo().isa).toBe(isa);
       ran.push(isa);

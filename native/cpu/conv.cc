@@ -327,8 +327,9 @@ bool direct(const ConvArgs& a, const Shape& s) { return s.cg == 1 && (a.groups >
 template <typename T>
 DirectKernels<T> direct_kernels() {
   const char* isa = isa_kernels().name;
-  // "amx" differs from "avx512" only in its bfloat16 GEMM
-  if (std::strcmp(isa, "avx512") == 0 || std::strcmp(isa, "amx") == 0) return {avx512::stencil<T>, avx512::scatter<T>, avx512::correlate<T>};
+  // "avx512bf16" and "amx" differ from "avx512" only in their bfloat16 GEMM
+  if (std::strcmp(isa, "avx512") == 0 || std::strcmp(isa, "avx512bf16") == 0 || std::strcmp(isa, "amx") == 0)
+    return {avx512::stencil<T>, avx512::scatter<T>, avx512::correlate<T>};
   if (std::strcmp(isa, "avx2") == 0) return {avx2::stencil<T>, avx2::scatter<T>, avx2::correlate<T>};
   return {generic::stencil<T>, generic::scatter<T>, generic::correlate<T>};
 }

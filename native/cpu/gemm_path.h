@@ -4,8 +4,9 @@
 // converted to its compute type while it is packed (gemm_pack.h), kc steps take kc
 // entries, and there is nothing to set up. An ISA with a path of its own for S
 // specializes GemmPath<S> after including this file and before the driver, along with
-// gemm_pack.h's pack_a and pack_b for its panel type; gemm_amx.cc does so for
-// bfloat16, which it keeps as bfloat16 in the layouts AMX tiles load.
+// gemm_pack.h's pack_a and pack_b for its panel type; gemm_amx.cc and
+// gemm_avx512bf16.cc do so for bfloat16, which they keep as bfloat16 in the K-pair
+// layouts that TDPBF16PS and VDPBF16PS read.
 // Each ISA file includes this after defining TG_ISA_NS.
 #pragma once
 #include <cstdint>

@@ -63,7 +63,10 @@ const IsaKernels kAvx2 = {"avx2", avx2::gemm_tiles, avx2::gemm<float>, avx2::gem
                              avx2::gemm<half>, avx2::gemm<bfloat16>};
 const IsaKernels kAvx512 = {"avx512", avx512::gemm_tiles, avx512::gemm<float>, avx512::gemm<double>,
                              avx512::gemm<half>, avx512::gemm<bfloat16>};
-// AVX-512's kernels, with bfloat16 GEMMs on AMX tiles instead of widened to fp32
+// AVX-512's kernels, with bfloat16 GEMMs on AVX512-BF16 dot products or on AMX tiles
+// instead of widened to fp32
+const IsaKernels kAvx512Bf16 = {"avx512bf16", avx512::gemm_tiles, avx512::gemm<float>, avx512::gemm<double>,
+                                avx512::gemm<half>, avx512bf16::gemm<bfloat16>};
 const IsaKernels kAmx = {"amx", avx512::gemm_tiles, avx512::gemm<float>, avx512::gemm<double>,
                          avx512::gemm<half>, amx::gemm<bfloat16>};
 
@@ -71,24 +74,28 @@ bool has_avx512(const CpuFeatures& f) {
   return f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.fma && f.f16c;
 }
 bool has_avx2(const CpuFeatures& f) { return f.avx2 && f.fma && f.f16c; }
+bool has_avx512bf16(const CpuFeatures& f) { return has_avx512(f) && f.avx512bf16; }
 bool has_amx(const CpuFeatures& f) { return has_avx512(f) && f.amx_bf16; }
 
-// TENSORGRAD_ISA=generic|avx2|avx512|amx caps the choice (to test or time each path on
-// one machine); it never selects an ISA the CPU lacks. Other values are ignored.
+// TENSORGRAD_ISA=generic|avx2|avx512|avx512bf16|amx caps the choice (to test or time
+// each path on one machine: avx512 keeps bfloat16 on the widening path); it never
+// selects an ISA the CPU lacks. Other values are ignored.
 int isa_cap() {
   const char* env = std::getenv("TENSORGRAD_ISA");
-  if (env == nullptr) return 3;
+  if (env == nullptr) return 4;
   const std::string v(env);
   if (v == "generic") return 0;
   if (v == "avx2") return 1;
   if (v == "avx512") return 2;
-  return 3;
+  if (v == "avx512bf16") return 3;
+  return 4;
 }
 
 const IsaKernels* best() {
   const CpuFeatures& f = cpu_features();
   const int cap = isa_cap();
-  if (cap >= 3 && has_amx(f)) return &kAmx;
+  if (cap >= 4 && has_amx(f)) return &kAmx;
+  if (cap >= 3 && has_avx512bf16(f)) return &kAvx512Bf16;
   if (cap >= 2 && has_avx512(f)) return &kAvx512;
   if (cap >= 1 && has_avx2(f)) return &kAvx2;
   return &kGeneric;
@@ -113,6 +120,7 @@ bool select_isa(const std::string& name) {
   if (name == "generic") chosen() = &kGeneric;
   else if (name == "avx2" && has_avx2(f)) chosen() = &kAvx2;
   else if (name == "avx512" && has_avx512(f)) chosen() = &kAvx512;
+  else if (name == "avx512bf16" && has_avx512bf16(f)) chosen() = &kAvx512Bf16;
   else if (name == "amx" && has_amx(f)) chosen() = &kAmx;
   else return false;
   return true;

@@ -22,12 +22,14 @@ struct GemmTiles {
 };
 
 struct IsaKernels {
-  const char* name;  // "amx" (AVX-512 with bfloat16 on AMX tiles), "avx512", "avx2" or "generic"
+  // "amx" (AVX-512 with bfloat16 on AMX tiles), "avx512bf16" (AVX-512 with bfloat16 on
+  // AVX512-BF16 dot products), "avx512", "avx2" or "generic"
+  const char* name;
   GemmTiles (*tiles)();
   void (*sgemm)(const GemmArgs&, const float*, const float*, float*);
   void (*dgemm)(const GemmArgs&, const double*, const double*, double*);
   // half storage, fp32 compute: the packed fp32 kernels with widening packs, or for
-  // bfloat16 on "amx" the AMX tiles, which accumulate in fp32 themselves
+  // bfloat16 on "amx" and "avx512bf16" bf16 products that accumulate in fp32 themselves
   void (*hgemm)(const GemmArgs&, const half*, const half*, half*);
   void (*bgemm)(const GemmArgs&, const bfloat16*, const bfloat16*, bfloat16*);
 };
@@ -52,11 +54,17 @@ TG_ISA_DECLARE(avx2)
 TG_ISA_DECLARE(avx512)
 #undef TG_ISA_DECLARE
 
-// bfloat16 GEMM on AMX tiles (gemm_amx.cc), the one kernel of its own in the "amx" ISA
-namespace amx {
-template <typename T>
-void gemm(const GemmArgs& g, const T* a, const T* b, T* c);
-extern template void gemm<bfloat16>(const GemmArgs&, const bfloat16*, const bfloat16*, bfloat16*);
-}  // namespace amx
+// The bfloat16 GEMM that is the one kernel of its own in an ISA above "avx512": on AMX
+// tiles (gemm_amx.cc) for "amx", on AVX512-BF16 dot products (gemm_avx512bf16.cc) for
+// "avx512bf16"
+#define TG_BF16_ISA_DECLARE(ns)                                                   \
+  namespace ns {                                                                  \
+  template <typename T>                                                           \
+  void gemm(const GemmArgs& g, const T* a, const T* b, T* c);                     \
+  extern template void gemm<bfloat16>(const GemmArgs&, const bfloat16*, const bfloat16*, bfloat16*); \
+  }
+TG_BF16_ISA_DECLARE(avx512bf16)
+TG_BF16_ISA_DECLARE(amx)
+#undef TG_BF16_ISA_DECLARE
 
 }  // namespace tg::cpu
