@@ -9,22 +9,10 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tg from '../lib';
 import { native } from '../lib/binding';
-import { CPU_RUNS, randomValues, thrown } from './helpers';
+import { CPU_RUNS, ISAS, randomValues, thrown } from './helpers';
 
 type Half = 'float16' | 'bfloat16';
 const HALVES: Half[] = ['float16', 'bfloat16'];
-const ISAS = ['generic', 'avx2', 'avx512', 'avx512bf16', 'amx'] as const;
-/**
- * 'avx512bf16': AVX-512 with bfloat16 GEMMs on VDPBF16PS, where the CPU has AVX512-BF16;
- * 'amx': on AMX tiles, where the CPU has them and the OS grants them. 'avx512' keeps
- * bfloat16 on the widening fp32 path, so both paths run on such a CPU.
- */
-const FEATURES = tg.cpuInfo().features;
-const RUNS: Record<(typeof ISAS)[number], boolean> = {
-  ...CPU_RUNS,
-  avx512bf16: CPU_RUNS.avx512 && FEATURES.avx512bf16,
-  amx: CPU_RUNS.avx512 && FEATURES.amxBf16,
-};
 const DEFAULT_ISA = tg.cpuInfo().isa;
 
 afterAll(() => {
@@ -101,7 +89,7 @@ const SIZES = [1, 3, 17, 33, 127];
 
 describe('half-precision GEMM (fp32 accumulation)', () => {
   for (const isa of ISAS) {
-    it.skipIf(!RUNS[isa])(`${isa}: random operands, every size in {1,3,17,33,127}^3 and transpose: relative error within half rounding`, () => {
+    it.skipIf(!CPU_RUNS[isa])(`${isa}: random operands, every size in {1,3,17,33,127}^3 and transpose: relative error within half rounding`, () => {
       expect(native.selectIsa(isa)).toBe(true);
       let seed = 1;
       const worst: Record<Half, number> = { float16: 0, bfloat16: 0 };
@@ -126,7 +114,7 @@ describe('half-precision GEMM (fp32 accumulation)', () => {
       expect(worst.bfloat16).toBeLessThan(6e-3);
     });
 
-    it.skipIf(!RUNS[isa])(`${isa}: exact products (small integers) come out exact, with alpha, beta, bias and relu`, () => {
+    it.skipIf(!CPU_RUNS[isa])(`${isa}: exact products (small integers) come out exact, with alpha, beta, bias and relu`, () => {
       expect(native.selectIsa(isa)).toBe(true);
       let seed = 1000;
       const ints = (len: number, lim: number) => Float64Array.from(randomValues(len, seed++, -lim - 0.49, lim + 0.49), Math.round);
@@ -150,7 +138,7 @@ describe('half-precision GEMM (fp32 accumulation)', () => {
       }
     });
 
-    it.skipIf(!RUNS[isa])(`${isa}: C is rounded to nearest even once, with subnormals, overflow to inf and NaN`, () => {
+    it.skipIf(!CPU_RUNS[isa])(`${isa}: C is rounded to nearest even once, with subnormals, overflow to inf and NaN`, () => {
       expect(native.selectIsa(isa)).toBe(true);
       for (const dtype of HALVES) {
         // AVX512-BF16 (VDPBF16PS) and AMX tiles (TDPBF16PS) flush subnormal results to
@@ -185,7 +173,7 @@ describe('half-precision GEMM (fp32 accumulation)', () => {
       }
     });
 
-    it.skipIf(!RUNS[isa])(`${isa}: batched, K odd and not a multiple of 32, with alpha, beta, bias and activations`, () => {
+    it.skipIf(!CPU_RUNS[isa])(`${isa}: batched, K odd and not a multiple of 32, with alpha, beta, bias and activations`, () => {
       expect(native.selectIsa(isa)).toBe(true);
       let seed = 2000;
       for (const dtype of HALVES) {

@@ -18,6 +18,7 @@ import { cudaTables } from '../lib/bench/cuda_table';
 import { squareCase } from '../lib/bench/gemm';
 import { convCases } from '../lib/bench/conv';
 import { trainCases } from '../lib/bench/train';
+import { capture } from './helpers';
 
 const HAS_CUDA = tg.cuda.isAvailable();
 const PYTHON = '/usr/bin/python3';
@@ -26,15 +27,6 @@ afterEach(() => {
   vi.restoreAllMocks();
   process.exitCode = undefined;
 });
-
-function capture(stream: 'stdout' | 'stderr'): () => string {
-  const chunks: string[] = [];
-  vi.spyOn(process[stream], 'write').mockImplementation((chunk: string | Uint8Array) => {
-    chunks.push(String(chunk));
-    return true;
-  });
-  return () => chunks.join('');
-}
 
 describe('bench cuda: kinds', () => {
   it("'cuda' is a bench kind on the command line", () => {

@@ -6,20 +6,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as tg from '../lib/index';
 import { cliMain, infoLines } from '../lib/cli';
+import { capture } from './helpers';
 
 afterEach(() => {
   vi.restoreAllMocks();
   process.exitCode = undefined;
 });
-
-function capture(stream: 'stdout' | 'stderr'): () => string {
-  const chunks: string[] = [];
-  vi.spyOn(process[stream], 'write').mockImplementation((chunk: string | Uint8Array) => {
-    chunks.push(String(chunk));
-    return true;
-  });
-  return () => chunks.join('');
-}
 
 describe('tensorgrad info', () => {
   it('names the version, the binary, the chosen micro-kernels with their tiles, threads and CUDA', () => {

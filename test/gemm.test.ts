@@ -13,20 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tg from '../lib/index';
 import { native } from '../lib/binding';
 import type { GemmActivation, NativeStorage } from '../lib/binding';
-import { CPU_RUNS, expectClose, gradcheckShapes, randomTensor, randomValues } from './helpers';
+import { CPU_RUNS, ISAS, expectClose, gradcheckShapes, randomTensor, randomValues } from './helpers';
 
 type FloatType = 'float32' | 'float64';
-const ISAS = ['generic', 'avx2', 'avx512', 'avx512bf16', 'amx'] as const;
-/**
- * 'avx512bf16' and 'amx' run AVX-512's float32/float64 kernels (only their bfloat16 GEMMs
- * are their own, test/amp.test.ts).
- */
-const FEATURES = tg.cpuInfo().features;
-const RUNS: Record<(typeof ISAS)[number], boolean> = {
-  ...CPU_RUNS,
-  avx512bf16: CPU_RUNS.avx512 && FEATURES.avx512bf16,
-  amx: CPU_RUNS.avx512 && FEATURES.amxBf16,
-};
 const SIZES = [1, 3, 17, 33, 127, 255, 513];
 const CHOSEN_ISA = tg.cpuInfo().isa;
 const THREADS = tg.getNumThreads();
@@ -276,7 +265,7 @@ describe('native.gemm against a double-precision reference', () => {
   });
 
   for (const isa of ISAS) {
-    it.skipIf(!RUNS[isa])(`${isa}: every case in float32 and float64, at 1 and 2 threads`, () => {
+    it.skipIf(!CPU_RUNS[isa])(`${isa}: every case in float32 and float64, at 1 and 2 threads`, () => {
       expect(native.selectIsa(isa)).toBe(true);
       try {
         for (const { g, want } of cases) checkGemm(g, want, isa);
@@ -292,7 +281,7 @@ describe('native.gemm against a double-precision reference', () => {
 
   it('selecting an ISA this CPU lacks is refused and keeps the choice', () => {
     for (const isa of ISAS) {
-      if (RUNS[isa]) continue;
+      if (CPU_RUNS[isa]) continue;
       expect(native.selectIsa(isa)).toBe(false);
       expect(tg.cpuInfo().isa).toBe(CHOSEN_ISA);
     }
@@ -393,14 +382,14 @@ describe('native.gemm against a double-precision reference', () => {
         encoding: 'utf8',
       });
     expect(isaWith('generic')).toBe('generic');
-    expect(isaWith('avx2')).toBe(RUNS.avx2 ? 'avx2' : 'generic');
+    expect(isaWith('avx2')).toBe(CPU_RUNS.avx2 ? 'avx2' : 'generic');
     const avx512 = isaWith('avx512');
-    expect(avx512).toBe(RUNS.avx512 ? 'avx512' : RUNS.avx2 ? 'avx2' : 'generic');
+    expect(avx512).toBe(CPU_RUNS.avx512 ? 'avx512' : CPU_RUNS.avx2 ? 'avx2' : 'generic');
     const bf16 = isaWith('avx512bf16');
-    expect(bf16).toBe(RUNS.avx512bf16 ? 'avx512bf16' : avx512);
-    expect(isaWith('amx')).toBe(RUNS.amx ? 'amx' : bf16);
+    expect(bf16).toBe(CPU_RUNS.avx512bf16 ? 'avx512bf16' : avx512);
+    expect(isaWith('amx')).toBe(CPU_RUNS.amx ? 'amx' : bf16);
     // an unknown value caps nothing
-    expect(isaWith('sse9')).toBe(RUNS.amx ? 'amx' : bf16);
+    expect(isaWith('sse9')).toBe(CPU_RUNS.amx ? 'amx' : bf16);
   });
 });
 

@@ -1,5 +1,5 @@
 /** Shared test helpers: seeded JS data, simple references and closeness checks. */
-import { expect } from 'vitest';
+import { expect, vi } from 'vitest';
 import * as tg from '../lib/index';
 
 /** mulberry32: a tiny seeded generator for reference data (independent of the library's Philox). */
@@ -117,11 +117,22 @@ export function gradcheckShapes(
 
 const FEATURES = tg.cpuInfo().features;
 const HAS_AVX2 = FEATURES.avx2 && FEATURES.fma && FEATURES.f16c;
-/** Whether this CPU can run each ISA's kernels; cases for the others are skipped, and counted so. */
-export const CPU_RUNS: Readonly<Record<'generic' | 'avx2' | 'avx512', boolean>> = {
+/** The kernel ISA levels, lowest first (TENSORGRAD_ISA, native.selectIsa). */
+export const ISAS = ['generic', 'avx2', 'avx512', 'avx512bf16', 'amx'] as const;
+export type Isa = (typeof ISAS)[number];
+const HAS_AVX512 = HAS_AVX2 && FEATURES.avx512f && FEATURES.avx512bw && FEATURES.avx512vl && FEATURES.avx512dq;
+/**
+ * Whether this CPU can run each ISA's kernels; cases for the others are skipped, and
+ * counted so. 'avx512bf16' (bfloat16 GEMMs on VDPBF16PS) and 'amx' (on AMX tiles, where
+ * the OS grants them) run AVX-512's other kernels; 'avx512' keeps bfloat16 on the
+ * widening fp32 path, so both bfloat16 paths run on such a CPU.
+ */
+export const CPU_RUNS: Readonly<Record<Isa, boolean>> = {
   generic: true,
   avx2: HAS_AVX2,
-  avx512: HAS_AVX2 && FEATURES.avx512f && FEATURES.avx512bw && FEATURES.avx512vl && FEATURES.avx512dq,
+  avx512: HAS_AVX512,
+  avx512bf16: HAS_AVX512 && FEATURES.avx512bf16,
+  amx: HAS_AVX512 && FEATURES.amxBf16,
 };
 
 /** Runs fn and returns what it threw, for asserting class and exact message. */
@@ -132,4 +143,14 @@ export function thrown(fn: () => unknown): Error {
     return e as Error;
   }
   throw new Error('expected a throw');
+}
+
+/** Collects what is written to stdout or stderr (mocked until vi.restoreAllMocks()). */
+export function capture(stream: 'stdout' | 'stderr'): () => string {
+  const chunks: string[] = [];
+  vi.spyOn(process[stream], 'write').mockImplementation((chunk: string | Uint8Array) => {
+    chunks.push(String(chunk));
+    return true;
+  });
+  return () => chunks.join('');
 }
