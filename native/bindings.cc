@@ -123,42 +123,52 @@ Napi::Value Download(const Napi::CallbackInfo& info) {
   });
 }
 
-// The wait for a CUDA storage's values on a worker thread: it waits for the queued
-// kernels and copies to host memory there, and the main thread only converts.
+// The wait for a CUDA storage's values on a worker thread. The call snapshots the
+// values into a device copy on the stream at once, so kernels queued after it (an
+// optimizer step writing in place) cannot change what the promise returns; the worker
+// waits for the stream and copies the snapshot to the host, and the main thread only
+// converts.
 class CudaDownload : public Napi::AsyncWorker {
  public:
-  CudaDownload(Napi::Env env, Napi::Object storage, int64_t n)
+  CudaDownload(Napi::Env env, const Storage& src, int64_t n)
       : Napi::AsyncWorker(env, "tensorgrad.downloadAsync"),
         deferred_(Napi::Promise::Deferred::New(env)),
-        src_(*Storage::Unwrap(storage)),
+        dtype_(src.dtype()),
         n_(n),
-        host_(static_cast<size_t>(n) * dtype_size(src_.dtype())) {
-    keep_ = Napi::Persistent(storage);  // the storage outlives the copy
+        host_(static_cast<size_t>(n) * dtype_size(src.dtype())) {
+    snapshot_ = cuda::alloc(host_.size());
+    try {
+      cuda::copy_device(snapshot_, src.data(), host_.size());
+    } catch (...) {
+      cuda::free(snapshot_, host_.size());
+      throw;
+    }
   }
+  ~CudaDownload() override { cuda::free(snapshot_, host_.size()); }  // stream-ordered reuse
   Napi::Promise promise() const { return deferred_.Promise(); }
 
  protected:
   void Execute() override {
     try {
-      cuda::copy_to_host(host_.data(), src_.data(), host_.size());
+      cuda::copy_to_host(host_.data(), snapshot_, host_.size());
     } catch (const std::exception& e) {
       SetError(e.what());
     }
   }
-  void OnOK() override { deferred_.Resolve(host_typed_array(Env(), src_.dtype(), host_.data(), n_)); }
+  void OnOK() override { deferred_.Resolve(host_typed_array(Env(), dtype_, host_.data(), n_)); }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
  private:
   Napi::Promise::Deferred deferred_;
-  Napi::ObjectReference keep_;
-  Storage& src_;
+  DType dtype_;
   int64_t n_;
   std::vector<char> host_;
+  void* snapshot_ = nullptr;
 };
 
-// downloadAsync(src, numel): a promise of download(src, numel); for a CUDA storage the
-// wait for its kernels happens off the main thread (CPU storages resolve at once).
-// Disposing src before the promise settles leaves the values undefined.
+// downloadAsync(src, numel): a promise of download(src, numel) as of this call; for a
+// CUDA storage the wait for its kernels happens off the main thread (CPU storages
+// resolve at once).
 Napi::Value DownloadAsync(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value {
     Args args(info, "downloadAsync", 2);
@@ -170,7 +180,7 @@ Napi::Value DownloadAsync(const Napi::CallbackInfo& info) {
       deferred.Resolve(host_typed_array(args.env(), src.dtype(), src.data(), n));
       return deferred.Promise();
     }
-    auto* worker = new CudaDownload(args.env(), info[0].As<Napi::Object>(), n);
+    auto* worker = new CudaDownload(args.env(), src, n);
     Napi::Promise p = worker->promise();
     worker->Queue();  // the worker deletes itself when done
     return p;

@@ -23,10 +23,15 @@ TG_CE_HOST_DEVICE inline bool cross_entropy_counts(int32_t t, int64_t c, int64_t
 
 // (1 - eps) w_t (lse - x_t) + eps / c sum_j w_j (lse - x_j), from the shifted statistics:
 // lse - x_t = log_sum - target_shift and sum_j w_j (lse - x_j) = W log_sum - weighted_shift.
+// A term whose coefficient is 0 is left out, not multiplied by 0: a -inf logit makes its
+// sum infinite, and 0 * inf would turn PyTorch's finite loss into NaN. (Without
+// smoothing the kernels do not even gather weighted_shift across threads.)
 template <typename C>
 TG_CE_HOST_DEVICE inline C cross_entropy_loss(C log_sum, C target_shift, C w_t, C weighted_shift, C weight_sum,
                                               C eps, C inv_c) {
-  return (C(1) - eps) * w_t * (log_sum - target_shift) + eps * inv_c * (weight_sum * log_sum - weighted_shift);
+  C loss = eps == C(1) ? C(0) : (C(1) - eps) * w_t * (log_sum - target_shift);
+  if (eps != C(0)) loss += eps * inv_c * (weight_sum * log_sum - weighted_shift);
+  return loss;
 }
 
 // gloss * dloss/dx_j of a counted position, as three scales of its terms:

@@ -398,6 +398,20 @@ describe('crossEntropy at class indices: the fused kernels against the composed 
     }
   });
 
+  test('a -inf logit: finite loss and gradient without smoothing (as PyTorch), inf with it', () => {
+    const x = tg.tensor([[1, -Infinity, 2, 3], [0.5, 2, -Infinity, -1]], { requiresGrad: true });
+    const t = int32([2, 1], [2]);
+    const loss = tg.nn.functional.crossEntropy(x, t, { reduction: 'none' });
+    const lse = (r: number[]) => Math.log(r.reduce((a, v) => a + Math.exp(v), 0));
+    expectClose(loss.data(), [lse([1, 2, 3]) - 2, lse([0.5, 2, -1]) - 2], { atol: 1e-6 });
+    tg.sum(loss).backward();
+    const g = Array.from(x.grad!.data());
+    expect(g.every(Number.isFinite)).toBe(true);
+    expect(g[1]).toBe(0);
+    const smoothed = tg.nn.functional.crossEntropy(x.detach(), t, { reduction: 'none', labelSmoothing: 0.1 });
+    expect(Array.from(smoothed.data())).toEqual([Infinity, Infinity]);
+  });
+
   test('second derivatives (createGraph) match the composed reference', () => {
     const x = randomTensor([4, 5, 2], { seed: 21, requiresGrad: true }).t;
     const t = int32([0, 4, -100, 2, 3, 3, 1, -100], [4, 2]);
