@@ -197,6 +197,44 @@ describe('half-precision GEMM (fp32 accumulation)', () => {
         expect(worst).toBeLessThan(dtype === 'float16' ? 1e-3 : 6e-3);
       }
     });
+
+    it.skipIf(!CPU_RUNS[isa])(`${isa}: K over several KC slices sums in fp32, C is read and rounded once, at any thread count`, () => {
+      expect(native.selectIsa(isa)).toBe(true);
+      let seed = 3000;
+      const ints = (len: number, lim: number) => Float64Array.from(randomValues(len, seed++, -lim - 0.49, lim + 0.49), Math.round);
+      const threads = tg.getNumThreads();
+      try {
+        for (const dtype of HALVES) {
+          // K = 1300: several slices of the fp32 (288) and bf16-pair (576) KC, odd, not a
+          // multiple of 32; integer operands keep every fp32 partial sum exact, so the
+          // result is exact only if the slices never round to half and beta C counts once
+          for (const [m, n, k] of [[45, 70, 1300], [13, 33, 1025]]) {
+            for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+              const c: Case = { ta, tb, m, n, k, alpha: 0.5, beta: 2, bias: true, act: 'relu' };
+              const A = ints(m * k, 1);
+              const B = ints(k * n, 1);
+              const C0 = ints(m * n, 4);
+              const bias = ints(n, 4);
+              const want = rounded(reference(c, A, B, C0, bias), dtype);
+              expect(Array.from(runHalf(c, dtype, A, B, C0, bias)), `${dtype} m=${m} n=${n} k=${k} ta=${ta} tb=${tb}`).toEqual(Array.from(want));
+            }
+          }
+          // random operands: every element sums in the same order on 1 and 2 threads
+          const c: Case = { ta: false, tb: true, m: 200, n: 190, k: 1300, alpha: 1, beta: 0, bias: false, act: 'none' };
+          const A = rounded(randomValues(c.m * c.k, seed++, -1, 1), dtype);
+          const B = rounded(randomValues(c.k * c.n, seed++, -1, 1), dtype);
+          const C0 = new Float64Array(c.m * c.n).fill(NaN);
+          tg.setNumThreads(1);
+          const one = runHalf(c, dtype, A, B, C0, null);
+          tg.setNumThreads(2);
+          const two = runHalf(c, dtype, A, B, C0, null);
+          expect(Array.from(two)).toEqual(Array.from(one));
+          expect(relNormError(one, reference(c, A, B, C0, null))).toBeLessThan(dtype === 'float16' ? 1e-3 : 6e-3);
+        }
+      } finally {
+        tg.setNumThreads(threads);
+      }
+    });
   }
 });
 

@@ -6,9 +6,9 @@
 // loaded feeds two products. It is the bfloat16 path of the "amx" ISA (isa.cc), whose
 // other dtypes run AVX-512's kernels, and it runs inside the shared loop nest
 // (gemm_driver.inc, through GemmPath): blocking, threading and batching are the
-// driver's, K is taken in one slice as for every half GEMM, and each fp32 tile is
-// merged with beta C, finished (bias, activation) and rounded to bfloat16 once, by the
-// same code as the widening path.
+// driver's, K is cut into slices that sum in fp32 as for every half GEMM, and each
+// fp32 tile is merged with beta C, finished (bias, activation) and rounded to bfloat16
+// once, by the same code as the widening path.
 //
 // Packed layouts. K is zero-padded to a multiple of 32 and the last panel of M or N to
 // 32 rows or columns, so every tile loads whole and the padding adds exact zeros:

@@ -215,32 +215,7 @@ struct Ukernel<double> {
 
 #include "gemm_strip_hooks.inc"
 
-// Half <-> float for packing and storing (F16C; bfloat16 is the top half of a float).
-// _mm256_cvtps_ph with round-to-nearest-even handles subnormals, inf and NaN.
-template <>
-inline void widen<half, float>(const half* src, int64_t n, float* dst) {
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i))));
-  for (; i < n; ++i) dst[i] = half_bits_to_float(src[i].bits);
-}
-template <>
-inline void widen<bfloat16, float>(const bfloat16* src, int64_t n, float* dst) {
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i)));
-    _mm256_storeu_ps(dst + i, _mm256_castsi256_ps(_mm256_slli_epi32(w, 16)));
-  }
-  for (; i < n; ++i) dst[i] = bf16_bits_to_float(src[i].bits);
-}
-template <>
-inline void narrow<float, half>(const float* src, int64_t n, half* dst) {
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i),
-                     _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
-  for (; i < n; ++i) dst[i].bits = float_to_half_bits(src[i]);
-}
+#include "gemm_f16c.inc"
 
 }  // namespace tg::cpu::avx2
 #endif

@@ -228,6 +228,7 @@ struct Ukernel<double> : Tiles<double, 12, 16> {
 };
 
 #include "gemm_strip_hooks.inc"
+#include "gemm_f16c.inc"
 
 }  // namespace tg::cpu::avx512
 #endif

@@ -6,9 +6,9 @@
 // fp32 FMAs. It is the bfloat16 path of the "avx512bf16" ISA (isa.cc), whose other
 // dtypes run AVX-512's kernels, and it runs inside the shared loop nest
 // (gemm_driver.inc, through GemmPath) as the AMX path does: blocking, threading and
-// batching are the driver's, K is taken in one slice as for every half GEMM, and each
-// fp32 tile is merged with beta C, finished (bias, activation) and rounded to bfloat16
-// once, by the same code as the widening path.
+// batching are the driver's, K is cut into slices that sum in fp32 as for every half
+// GEMM, and each fp32 tile is merged with beta C, finished (bias, activation) and
+// rounded to bfloat16 once, by the same code as the widening path.
 //
 // The micro-kernel keeps a 12 x 32 fp32 tile of C in 24 zmm accumulators, as the fp32
 // kernel does: per pair of K steps it loads the B pair row as two vectors, broadcasts
