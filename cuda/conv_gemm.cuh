@@ -298,6 +298,35 @@ struct ConvGemm {
   int64_t m, n, k, batch;
 };
 
+// im2col(x) of images [n0, n0 + nc): the operand of forward and grad-weight
+template <typename T, bool PosIsK>
+Im2colSource<T, PosIsK> im2col_source(const ConvArgs& a, const ConvShape& s, const T* x, int64_t n0, int64_t nc) {
+  Im2colSource<T, PosIsK> src;
+  src.x = x + n0 * a.c * s.hw;
+  src.image_stride = a.c * s.hw;
+  src.group_stride = s.cg * s.hw;
+  src.plane = s.hw;
+  src.r_count = static_cast<int>(s.r);
+  src.npos = static_cast<int>(nc * s.p);
+  src.geo = ConvGeometry(a);
+  return src;
+}
+
+// An NCHW output of `channels` channels and planes of `plane` positions, written from
+// rows (channel of the group) x cols (image-major positions) tiles
+template <typename T>
+PlaneEpilogue<T> plane_epilogue(T* out, const T* bias, int64_t channels, int64_t plane, int64_t rows, int64_t nc) {
+  PlaneEpilogue<T> epi;
+  epi.out = out;
+  epi.bias = bias;
+  epi.image_stride = channels * plane;
+  epi.plane_size = plane;
+  epi.rows = rows;
+  epi.cols = nc * plane;
+  epi.plane = FastDivmod(static_cast<uint32_t>(plane));
+  return epi;
+}
+
 // forward: y (ocg, nc*P) = W[g] (ocg, R) x im2col(x) (R, nc*P); `run` is A's run length
 template <typename T>
 ConvGemm<DenseSource<T>, Im2colSource<T, false>, PlaneEpilogue<T>> forward_gemm(
@@ -305,20 +334,8 @@ ConvGemm<DenseSource<T>, Im2colSource<T, false>, PlaneEpilogue<T>> forward_gemm(
   const ConvShape s(a);
   ConvGemm<DenseSource<T>, Im2colSource<T, false>, PlaneEpilogue<T>> g;
   g.a = make_dense(w, true, s.r, s.ocg, s.r, s.ocg * s.r, run, true);
-  g.b.x = x + n0 * a.c * s.hw;
-  g.b.image_stride = a.c * s.hw;
-  g.b.group_stride = s.cg * s.hw;
-  g.b.plane = s.hw;
-  g.b.r_count = static_cast<int>(s.r);
-  g.b.npos = static_cast<int>(nc * s.p);
-  g.b.geo = ConvGeometry(a);
-  g.epi.out = y + n0 * a.oc * s.p;
-  g.epi.bias = bias;
-  g.epi.image_stride = a.oc * s.p;
-  g.epi.plane_size = s.p;
-  g.epi.rows = s.ocg;
-  g.epi.cols = nc * s.p;
-  g.epi.plane = FastDivmod(static_cast<uint32_t>(s.p));
+  g.b = im2col_source<T, false>(a, s, x, n0, nc);
+  g.epi = plane_epilogue<T>(y + n0 * a.oc * s.p, bias, a.oc, s.p, s.ocg, nc);
   g.m = s.ocg, g.n = nc * s.p, g.k = s.r, g.batch = a.groups;
   return g;
 }
@@ -339,12 +356,7 @@ ConvGemm<DenseSource<T>, GradInputSource<T>, PlaneEpilogue<T>> grad_input_gemm(
   g.b.k_count = static_cast<int>(depth);
   g.b.npos = static_cast<int>(nc * s.hw);
   g.b.geo = ConvGeometry(a);
-  g.epi.out = gx + n0 * a.c * s.hw;
-  g.epi.image_stride = a.c * s.hw;
-  g.epi.plane_size = s.hw;
-  g.epi.rows = s.cg;
-  g.epi.cols = nc * s.hw;
-  g.epi.plane = FastDivmod(static_cast<uint32_t>(s.hw));
+  g.epi = plane_epilogue<T>(gx + n0 * a.c * s.hw, nullptr, a.c, s.hw, s.cg, nc);
   g.m = s.cg, g.n = nc * s.hw, g.k = depth, g.batch = a.groups;
   return g;
 }
@@ -365,13 +377,7 @@ ConvGemm<GradOutputRows<T>, Im2colSource<T, true>, MatrixEpilogue<T>> grad_weigh
   g.a.plane = FastDivmod(static_cast<uint32_t>(s.p));
   const int64_t bytes = run * int64_t(sizeof(T));
   g.a.vector = is_word_size(bytes) && s.p % run == 0 && aligned_to(g.a.gy, bytes);
-  g.b.x = x + n0 * a.c * s.hw;
-  g.b.image_stride = a.c * s.hw;
-  g.b.group_stride = s.cg * s.hw;
-  g.b.plane = s.hw;
-  g.b.r_count = static_cast<int>(s.r);
-  g.b.npos = static_cast<int>(nc * s.p);
-  g.b.geo = ConvGeometry(a);
+  g.b = im2col_source<T, true>(a, s, x, n0, nc);
   g.epi.c = gw;
   g.epi.ldc = s.r;
   g.epi.stride_c = s.ocg * s.r;

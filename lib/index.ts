@@ -110,7 +110,10 @@ export const cuda = {
   /** Bytes held by live CUDA tensors (torch.cuda.memory_allocated). */
   memoryAllocated: (): number => native.memory().cuda.bytes,
   /** Bytes the caching allocator holds: live tensors plus cached free blocks (torch.cuda.memory_reserved). */
-  memoryReserved: (): number => native.memory().cuda.bytes + native.memory().cuda.cachedBytes,
+  memoryReserved: (): number => {
+    const m = native.memory().cuda;
+    return m.bytes + m.cachedBytes;
+  },
   /** Returns cached free device blocks to the driver (torch.cuda.empty_cache). */
   emptyCache: (): void => native.cudaEmptyCache(),
   /** Waits for every queued kernel (torch.cuda.synchronize); reading values does this by itself. */

@@ -36,13 +36,12 @@ interface InputOptions {
   grad?: boolean;
 }
 
-/** Seeded values in [low, high), made on the CPU in `dtype`, then moved to `dev`. */
+/** Seeded values in [low, high) (floored for integer dtypes), made on the CPU in `dtype`, then moved to `dev`. */
 function input(dev: Dev, shape: readonly number[], o: InputOptions = {}): tg.Tensor {
-  const values = randomValues(numelOf(shape), o.seed ?? 1, o.low ?? -2, o.high ?? 2);
   const dtype = o.dtype ?? 'float32';
   const ints = dtype === 'int32' || dtype === 'uint8' || dtype === 'bool';
-  const host = tg.tensor(ints ? values.map(Math.floor) : values, { shape, dtype: ints ? 'float64' : 'float64' }).to(dtype);
-  const t = host.to(dev);
+  const values = randomValues(numelOf(shape), o.seed ?? 1, o.low, o.high);
+  const t = tg.tensor(ints ? values.map(Math.floor) : values, { shape, dtype: 'float64' }).to(dtype).to(dev);
   if (o.grad) t.requiresGrad_();
   return t;
 }

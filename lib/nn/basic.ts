@@ -5,7 +5,7 @@
 import { noGrad } from '../autograd';
 import { checkBoolean, checkInteger, checkNumber, checkOptions, checkSameDevice, checkTensor, expected } from '../check';
 import { DEFAULT_FLOAT, isFloating, type FloatDType } from '../dtype';
-import type { Device } from '../device';
+import type { DeviceLike } from '../device';
 import { arange, zeros } from '../ops/creation';
 import { mul, ne, where } from '../ops/elementwise';
 import { bernoulli } from '../ops/random';
@@ -149,7 +149,7 @@ export interface EmbeddingOptions extends EmbeddingFunctionalOptions {
   /** Use this [numEmbeddings, embeddingDim] tensor as the weight (sharing its storage) instead of N(0, 1). */
   weight?: Tensor;
   dtype?: FloatDType;
-  device?: Device;
+  device?: DeviceLike;
 }
 
 /** A lookup table: int32 indices of any shape -> [...shape, embeddingDim]; initialized N(0, 1), padding row 0. */

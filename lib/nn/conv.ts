@@ -5,7 +5,7 @@
  */
 import { checkBoolean, checkInteger, checkOptions, expected } from '../check';
 import { DEFAULT_FLOAT, type FloatDType } from '../dtype';
-import type { Device } from '../device';
+import type { DeviceLike } from '../device';
 import { zeros } from '../ops/creation';
 import { conv1d, conv2d, type Conv1dOptions, type Conv2dOptions } from '../ops/conv';
 import type { Tensor } from '../tensor';
@@ -16,7 +16,7 @@ interface LayerExtras {
   /** Learn an additive bias per output channel (default true). */
   bias?: boolean;
   dtype?: FloatDType;
-  device?: Device;
+  device?: DeviceLike;
 }
 
 export interface Conv1dLayerOptions extends Conv1dOptions, LayerExtras {}

@@ -1,7 +1,7 @@
 /** Linear: y = x W^T + b through the fused GEMM epilogue, initialized as torch.nn.Linear. */
 import { checkBoolean, checkInteger, checkOptions } from '../check';
 import { DEFAULT_FLOAT, type FloatDType } from '../dtype';
-import type { Device } from '../device';
+import type { DeviceLike } from '../device';
 import { zeros } from '../ops/creation';
 import { linear } from '../ops/linear';
 import type { Tensor } from '../tensor';
@@ -12,7 +12,7 @@ export interface LinearOptions {
   /** Learn an additive bias (default true). */
   bias?: boolean;
   dtype?: FloatDType;
-  device?: Device;
+  device?: DeviceLike;
 }
 
 /**

@@ -7,7 +7,7 @@
 import { noGrad } from '../autograd';
 import { checkBoolean, checkInteger, checkNumber, checkOptions, checkSameDevice, checkTensor, expected } from '../check';
 import { DEFAULT_FLOAT, type FloatDType } from '../dtype';
-import type { Device } from '../device';
+import type { DeviceLike } from '../device';
 import { ones, zeros } from '../ops/creation';
 import { cast } from '../ops/convert';
 import { add, mul, rsqrt, square, sub } from '../ops/elementwise';
@@ -196,7 +196,7 @@ export function batchNorm(
 
 interface Creation {
   dtype?: FloatDType;
-  device?: Device;
+  device?: DeviceLike;
 }
 
 const creation = (o: Creation) => ({ dtype: o.dtype ?? DEFAULT_FLOAT, device: o.device });
