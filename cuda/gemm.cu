@@ -3,22 +3,29 @@
 // of gemm_tile.cuh with the epilogue fused (gemm_epilogue.cuh), so C is read at most
 // once and written once.
 //
-//   float16, bfloat16  tensor cores (mma.sync, fp32 accumulation): operands whose
-//                      base, leading dimension and batch stride are 16-byte aligned
+//   float16, bfloat16  tensor cores with fp32 accumulation: operands whose base,
+//                      leading dimension and batch stride are 16-byte aligned
 //                      stream in with cp.async in their own orientation (one kernel
-//                      per transpose pair); any other operand goes through the
-//                      register loader, element by element where it must
+//                      per transpose pair), multiplied by wgmma on sm_90a (H100,
+//                      H200) and by mma.sync elsewhere; any other operand goes
+//                      through the register loader to mma.sync, element by element
+//                      where it must. TENSORGRAD_CUDA_WGMMA=0 keeps sm_90a on
+//                      mma.sync (to compare the two).
 //   float32            SIMT FMA, 128x128 tiles with 8x8 per thread: exact fp32 as
 //                      PyTorch's default (no TF32)
 //   float64, int32, uint8, bool   64x64 SIMT tiles in the CPU's compute type
 //                      (integers: int32 arithmetic that wraps)
 // Deep K with few tiles is split over blocks (deterministic partial sums).
+#include <cstdlib>
+#include <cstring>
 #include <type_traits>
 
 #include "../native/cpu/instantiate.h"
 #include "common.cuh"
 #include "gemm_epilogue.cuh"
 #include "gemm_tile.cuh"
+#include "scratch.cuh"
+#include "wgmma_math.cuh"
 
 namespace tg::cuda {
 
@@ -44,27 +51,59 @@ void run(const GemmArgs& g, const DenseSource<T>& a, const DenseSource<T>& b, co
   tile::run_tiles<tile::TileKernel<Math, LoaderA, LoaderB, MatrixEpilogue<T>>>(a, b, epi, g.m, g.n, g.k, g.batch);
 }
 
-// Both operands 16-byte aligned: cp.async in the operands' own orientation.
-template <typename T, bool KMajorA, bool KMajorB>
+template <typename M>
+struct Tag {
+  using type = M;
+};
+
+// Both operands 16-byte aligned: cp.async in the operands' own orientation, into
+// the layouts of Math<T, k-major A, k-major B>.
+template <template <typename, bool, bool> class Math, typename T>
 void run_async(const GemmArgs& g, const DenseSource<T>& a, const DenseSource<T>& b, const MatrixEpilogue<T>& epi) {
-  using Math = typename TilePath<T>::template Math<KMajorA, KMajorB>;
-  run<Math, tile::AsyncLoader<typename Math::LayoutA, T, Math::kThreads>,
-      tile::AsyncLoader<typename Math::LayoutB, T, Math::kThreads>>(g, a, b, epi);
+  auto with = [&](auto type) {
+    using M = typename decltype(type)::type;
+    run<M, tile::AsyncLoader<typename M::LayoutA, T, M::kThreads>,
+        tile::AsyncLoader<typename M::LayoutB, T, M::kThreads>>(g, a, b, epi);
+  };
+  if (!g.trans_a && g.trans_b) return with(Tag<Math<T, true, true>>{});
+  if (!g.trans_a) return with(Tag<Math<T, true, false>>{});
+  if (g.trans_b) return with(Tag<Math<T, false, true>>{});
+  with(Tag<Math<T, false, false>>{});
 }
+
+__global__ void wgmma_probe(int* out) { *out = tile::kWgmmaCompiled ? 1 : 0; }
+
+// Whether this file's device code, as loaded for the GPU, has wgmma: only its sm_90a
+// build does, and the runtime loads that only on compute capability 9.0. Asked once,
+// with one synchronizing read.
+bool wgmma_loaded() {
+  static const bool loaded = [] {
+    const char* env = std::getenv("TENSORGRAD_CUDA_WGMMA");
+    if (env && std::strcmp(env, "0") == 0) return false;
+    Scratch<int> flag(1);
+    wgmma_probe<<<1, 1, 0, stream()>>>(flag.get());
+    TG_CUDA_LAUNCH_CHECK();
+    int host = 0;
+    copy_to_host(&host, flag.get(), sizeof(int));
+    return host == 1;
+  }();
+  return loaded;
+}
+
+template <typename T, bool KA, bool KB>
+using TcMathOf = typename TilePath<T>::template Math<KA, KB>;
 
 template <typename T>
 void gemm_tensor_core(const GemmArgs& g, const T* a, const T* b, const MatrixEpilogue<T>& epi) {
   constexpr int kRun = 8;  // one 16-byte chunk
   const DenseSource<T> sa = source_a(g, a, kRun, !g.trans_a), sb = source_b(g, b, kRun, g.trans_b);
   if (sa.vector && sb.vector) {
-    if (!g.trans_a && g.trans_b) return run_async<T, true, true>(g, sa, sb, epi);
-    if (!g.trans_a) return run_async<T, true, false>(g, sa, sb, epi);
-    if (g.trans_b) return run_async<T, false, true>(g, sa, sb, epi);
-    return run_async<T, false, false>(g, sa, sb, epi);
+    if (wgmma_loaded()) return run_async<tile::WgmmaMath>(g, sa, sb, epi);
+    return run_async<TcMathOf>(g, sa, sb, epi);
   }
   // Unaligned: both tiles k-major, filled through registers; an operand that is
   // k-contiguous and aligned still loads whole 16-byte runs.
-  using Math = typename TilePath<T>::template Math<true, true>;
+  using Math = TcMathOf<T, true, true>;
   using LA = tile::RegLoader<typename Math::LayoutA, DenseSource<T>, Math::kThreads>;
   using LB = tile::RegLoader<typename Math::LayoutB, DenseSource<T>, Math::kThreads>;
   run<Math, LA, LB>(g, source_a(g, a, kRun, true), source_b(g, b, kRun, true), epi);

@@ -21,9 +21,11 @@
 //                       latency hides behind that math (any source, any alignment)
 //            AsyncLoader  cp.async 16-byte copies straight to shared memory with
 //                       zero fill at the edges (dense, 16-byte aligned operands)
-//   math     (tile_math.cuh)
+//   math     (tile_math.cuh, wgmma_math.cuh)
 //            TcMath    fp16/bf16: 128x128x32 tile, 8 warps of 64x32, ldmatrix and
 //                      mma.sync m16n8k16 with fp32 accumulators, 3 stages
+//            WgmmaMath fp16/bf16 on sm_90a: 128x128x64 tile, 2 warpgroups of
+//                      wgmma m64n128k16 from swizzled shared memory, 3 stages
 //            SimtMath  fp32 (128x128x8, 8x8 per thread) and the simple types
 //                      (64x64x8, 4x4 per thread): plain FMA, 2 stages
 //   output   TileOutput: the epilogue, or split-K partial sums (gemm_epilogue.cuh)
@@ -41,6 +43,7 @@
 #include "scratch.cuh"
 #include "tile_math.cuh"
 #include "tile_source.cuh"
+#include "wgmma.cuh"
 
 namespace tg::cuda::tile {
 
@@ -163,6 +166,7 @@ __device__ __forceinline__ void mainloop(LoaderA& la, LoaderB& lb, Math& math, c
     // tile kt visible to all, and says every thread is done with tile kt-1, whose
     // stage is the one refilled now
     cp_async_wait<S - 2>();
+    if constexpr (Math::kAsyncProxy) fence_proxy_async();
     __syncthreads();
     const int next = kt + S - 1, ns = next % S;
     const bool more = next < k_tiles;
@@ -207,11 +211,12 @@ __device__ __forceinline__ void raster(int64_t id, int64_t tiles_m, int64_t tile
   tn = in / size;
 }
 
-// grid: x = tiles, z = (batch, split) pairs of this launch
 template <typename K>
-__global__ void __launch_bounds__(K::Math::kThreads, K::kMinBlocks) tile_kernel(const typename K::Args args) {
+__device__ __forceinline__ void tile_block(const typename K::Args& args) {
   using Math = typename K::Math;
-  extern __shared__ __align__(128) char smem[];
+  extern __shared__ __align__(128) char smem_base[];
+  constexpr uint32_t kAlign = Math::kSmemAlign;
+  char* smem = smem_base + (kAlign - shared_address(smem_base) % kAlign) % kAlign;
   int64_t tm, tn;
   raster(blockIdx.x, args.tiles_m, args.tiles_n, tm, tn);
   const int64_t batch = args.b0 + blockIdx.z / args.splits;
@@ -225,6 +230,15 @@ __global__ void __launch_bounds__(K::Math::kThreads, K::kMinBlocks) tile_kernel(
   math.zero();
   mainloop(la, lb, math, smem, k_tiles);
   math.for_each([&](int r, int c, typename Math::Acc v) { args.out.store(batch, split, m0 + r, n0 + c, v); });
+}
+
+// grid: x = tiles, z = (batch, split) pairs of this launch. A wgmma kernel compiled
+// for a target without wgmma is never launched (gemm.cu asks first) and is kept
+// down to a trap.
+template <typename K>
+__global__ void __launch_bounds__(K::Math::kThreads, K::kMinBlocks) tile_kernel(const typename K::Args args) {
+  if constexpr (K::Math::kAsyncProxy && !kWgmmaCompiled) __trap();
+  else tile_block<K>(args);
 }
 
 // ---- host driver ----------------------------------------------------------------

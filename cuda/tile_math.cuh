@@ -105,6 +105,8 @@ struct TcMath {
   using LayoutB = HalfLayout<BN, BK, KMajorB>;
   static constexpr int kStageBytes = LayoutA::kBytes + LayoutB::kBytes;
   static constexpr int kSmemBytes = kStages * kStageBytes;
+  static constexpr int kSmemAlign = 128;      // the stages' alignment
+  static constexpr bool kAsyncProxy = false;  // plain shared-memory reads
 
   float acc[MI][NI][4];
 
@@ -197,6 +199,8 @@ struct SimtMath {
   using LayoutB = SimtLayout<BN, BK, C, kThreads>;
   static constexpr int kStageBytes = LayoutA::kBytes + LayoutB::kBytes;
   static constexpr int kSmemBytes = kStages * kStageBytes;
+  static constexpr int kSmemAlign = 128;      // the stages' alignment
+  static constexpr bool kAsyncProxy = false;  // plain shared-memory reads
 
   Acc acc[TM][TN];
 

@@ -289,6 +289,28 @@ gpu('cuda: matmul and linear (tensor cores for float16 and bfloat16)', () => {
       return outs;
     }, dtype === 'float32' ? { atol: 1e-4, rtol: 1e-4 } : undefined);
   }
+  // Rows whose length is a multiple of 8 half elements are 16-byte aligned: these take
+  // the cp.async path (wgmma on sm_90a, mma.sync elsewhere); the sizes above never do.
+  for (const dtype of ['float16', 'bfloat16'] as const) {
+    same(`matmul in ${dtype} with 16-byte aligned rows: ragged tile edges, every transpose pair, split K, batched, linear`, (d) => {
+      const outs: tg.Tensor[] = [];
+      const shapes: [number, number, number][] = [[8, 8, 8], [136, 264, 200], [264, 72, 136], [1032, 520, 1096], [64, 136, 4096]];
+      shapes.forEach(([m, n, k], i) => {
+        for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+          const a = input(d, ta ? [k, m] : [m, k], { dtype, seed: 320 + i, low: -1, high: 1 });
+          const b = input(d, tb ? [n, k] : [k, n], { dtype, seed: 330 + i, low: -1, high: 1 });
+          outs.push(tg.matmul(ta ? tg.transpose(a, 0, 1) : a, tb ? tg.transpose(b, 0, 1) : b));
+        }
+      });
+      const a = input(d, [3, 72, 136], { dtype, seed: 340 });
+      const b = input(d, [3, 136, 40], { dtype, seed: 341 });
+      const x = input(d, [40, 200], { dtype, seed: 342 });
+      const w = input(d, [72, 200], { dtype, seed: 343 });
+      const bias = input(d, [72], { dtype, seed: 344 });
+      outs.push(tg.matmul(a, b), tg.relu(tg.linear(x, w, bias)));
+      return outs;
+    }, dtype === 'float16' ? { atol: 0.03, rtol: 4e-3 } : { atol: 0.2, rtol: 2e-2 });
+  }
   same('batched matmul with a broadcast operand, and linear with bias and gradients', (d) => {
     const a = input(d, [3, 33, 65], { seed: 301, dtype: 'float64', grad: true });
     const b = input(d, [65, 19], { seed: 302, dtype: 'float64', grad: true });

@@ -47,19 +47,18 @@ export function expectClose(
   { atol = 1e-6, rtol = 1e-5 }: { atol?: number; rtol?: number } = {},
 ): void {
   expect(actual.length).toBe(expected.length);
+  // expect() runs only for a failing element: calling it per element made large
+  // comparisons take seconds
   for (let i = 0; i < expected.length; i++) {
     const a = actual[i];
     const e = expected[i];
     if (Number.isNaN(e)) {
-      expect(Number.isNaN(a), `element ${i}: expected NaN, got ${a}`).toBe(true);
-      continue;
+      if (!Number.isNaN(a)) expect(Number.isNaN(a), `element ${i}: expected NaN, got ${a}`).toBe(true);
+    } else if (!Number.isFinite(e)) {
+      if (a !== e) expect(a, `element ${i}`).toBe(e);
+    } else if (!(Math.abs(a - e) <= atol + rtol * Math.abs(e))) {
+      expect(false, `element ${i}: got ${a}, expected ${e}`).toBe(true);
     }
-    if (!Number.isFinite(e)) {
-      expect(a, `element ${i}`).toBe(e);
-      continue;
-    }
-    const ok = Math.abs(a - e) <= atol + rtol * Math.abs(e);
-    expect(ok, `element ${i}: got ${a}, expected ${e}`).toBe(true);
   }
 }
 

@@ -1,0 +1,115 @@
+// The sm_90a math of the tile GEMM (gemm_tile.cuh): fp16/bf16 on Hopper's
+// warpgroup tensor-core instructions (wgmma.cuh), used by the dense GEMM when both
+// operands stream in with cp.async. It has the shape of TcMath (tile_math.cuh) and
+// runs in the same mainloop; only the shared-memory layout and the multiply differ.
+//
+// Block tile 128 x 128 x 64, 256 threads = 2 warpgroups, warpgroup w computing rows
+// 64w .. 64w + 63 and all 128 columns with four m64n128k16 per k-tile: 64 fp32
+// accumulators per thread, ~150 registers, so one block per SM, with 4 stages of
+// 32 KB in flight.
+#pragma once
+#include <cstdint>
+
+#include "mma.cuh"
+#include "wgmma.cuh"
+
+namespace tg::cuda::tile {
+
+// A 16-bit operand tile (X by 64) in the canonical 128-byte-swizzled layout wgmma
+// reads: 128-byte rows of eight 16-byte chunks, chunk c of row r stored in slot
+// c ^ (r % 8), every 8 rows one 1024-byte swizzle atom.
+//   K-major   row x holds k = 0..63 of element row x
+//   MN-major  the tile is cut into blocks of 64 x; block j is 64 rows, row k
+//             holding x = 64j .. 64j + 63 at k
+// Either way 64 x make 8 KB, so a warpgroup's 64 rows of A start kXBlockBytes * w in.
+// The chunk store of a quarter warp covers 8 different slots of one row or of 8 rows
+// of an atom, so the cp.async writes are free of bank conflicts.
+template <int X_, bool KMajor>
+struct WgmmaLayout {
+  static constexpr int X = X_, BK = 64;
+  static constexpr bool kKMajor = KMajor;
+  static constexpr int kV = 8;  // elements per run: one chunk
+  static constexpr int kBytes = X * BK * 2;
+  static constexpr int kXBlockBytes = 64 * 128;
+  static_assert(X % 64 == 0, "whole 64-row blocks");
+
+  // descriptor strides: K-major, 8-row groups 1024 bytes apart (the leading offset
+  // is unused and encoded as 1); MN-major, 8-k groups 1024 apart and 64-x blocks
+  // kXBlockBytes apart
+  static constexpr uint32_t kLeadingBytes = KMajor ? 16 : kXBlockBytes;
+  static constexpr uint32_t kStrideBytes = 1024;
+  // the start address of k16 step s is s * kStepBytes further
+  static constexpr uint32_t kStepBytes = KMajor ? 32 : 2048;
+
+  __host__ __device__ static constexpr int offset(int x, int k) {
+    const int row = KMajor ? x : x / 64 * BK + k;
+    const int chunk = KMajor ? k / 8 : x % 64 / 8;
+    return row * 128 + (chunk ^ (row & 7)) * 16;
+  }
+  __host__ __device__ static constexpr bool run_along_k(bool) { return KMajor; }
+};
+
+template <typename T, bool KMajorA, bool KMajorB>
+struct WgmmaMath {
+  static constexpr int BM = 128, BN = 128, BK = 64, kThreads = 256, kStages = 4;
+  static constexpr int kMinBlocksAsync = 1, kMinBlocksStaged = 1;
+  using Acc = float;
+  using LayoutA = WgmmaLayout<BM, KMajorA>;
+  using LayoutB = WgmmaLayout<BN, KMajorB>;
+  static constexpr int kStageBytes = LayoutA::kBytes + LayoutB::kBytes;
+  // the swizzle atoms must sit on 1024-byte boundaries: the kernel aligns the
+  // dynamic shared memory up, within the extra kSmemAlign bytes asked for here
+  static constexpr int kSmemAlign = 1024;
+  static constexpr int kSmemBytes = kStages * kStageBytes + kSmemAlign;
+  // the mainloop fences each thread's cp.async writes for the async proxy
+  static constexpr bool kAsyncProxy = true;
+
+  float acc[64];
+
+  __device__ __forceinline__ void zero() {
+#pragma unroll
+    for (int i = 0; i < 64; ++i) acc[i] = 0.f;
+  }
+
+  // The descriptors of k16 step s for warpgroup w, with the stages at shared
+  // addresses a and b.
+  __host__ __device__ static void descriptors(int w, int s, uint32_t a, uint32_t b, uint64_t& da, uint64_t& db) {
+    da = wgmma_descriptor(a + w * LayoutA::kXBlockBytes + s * LayoutA::kStepBytes, LayoutA::kLeadingBytes,
+                          LayoutA::kStrideBytes);
+    db = wgmma_descriptor(b + s * LayoutB::kStepBytes, LayoutB::kLeadingBytes, LayoutB::kStrideBytes);
+  }
+
+  __device__ __forceinline__ void compute(const char* sa, const char* sb) {
+    const int w = threadIdx.x / 128;
+    const uint32_t a = shared_address(sa), b = shared_address(sb);
+    fence_accumulators(acc);
+    wgmma_fence();
+#pragma unroll
+    for (int s = 0; s < BK / 16; ++s) {
+      uint64_t da, db;
+      descriptors(w, s, a, b, da, db);
+      wgmma_m64n128k16<T, !KMajorA, !KMajorB>(acc, da, db);
+    }
+    wgmma_commit();
+    // the stage is refilled after the next barrier: the batch must be done with it
+    wgmma_wait<0>();
+    fence_accumulators(acc);
+  }
+
+  __host__ __device__ static void position(int thread, int v, int& row, int& col) {
+    row = thread / 32 * 16 + thread % 32 / 4 + v / 2 % 2 * 8;
+    col = v / 4 * 8 + thread % 4 * 2 + v % 2;
+  }
+
+  template <typename F>
+  __device__ __forceinline__ void for_each(F&& f) const {
+#pragma unroll
+    for (int v = 0; v < 64; ++v) {
+      int row, col;
+      position(threadIdx.x, v, row, col);
+      f(row, col, acc[v]);
+    }
+  }
+};
+
+}  // namespace tg::cuda::tile

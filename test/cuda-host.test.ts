@@ -1,0 +1,39 @@
+/**
+ * The CUDA kernels' host-checkable contracts, without a GPU: test/cuda-host/*.cu are
+ * host programs that include the kernels' layout headers and emulate, from the PTX
+ * ISA's definitions, how the tensor-core instructions read shared memory. They need
+ * nvcc (skipped, and counted as skipped, where there is none).
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+function findNvcc(): string | null {
+  const candidates = [process.env.CUDACXX, 'nvcc', '/usr/local/cuda/bin/nvcc'].filter((c): c is string => !!c);
+  return candidates.find((c) => spawnSync(c, ['--version']).status === 0) ?? null;
+}
+const NVCC = findNvcc();
+
+describe.skipIf(!NVCC)('cuda kernels: shared-memory layouts checked on the host', () => {
+  it('the sm_90a GEMM tile: cp.async placement read back through its wgmma descriptors gives A*B', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-cuda-host-'));
+    const exe = path.join(dir, 'wgmma_layout');
+    const source = path.join(__dirname, 'cuda-host', 'wgmma_layout.cu');
+    try {
+      const build = spawnSync(NVCC!, ['-std=c++17', '-O1', '-o', exe, source], { encoding: 'utf8' });
+      expect(build.status, build.stderr).toBe(0);
+      const run = spawnSync(exe, { encoding: 'utf8' });
+      expect(run.stdout.trim().split('\n')).toEqual([
+        'wgmma tile, A k-major, B k-major: 0 errors',
+        'wgmma tile, A k-major, B n-major: 0 errors',
+        'wgmma tile, A m-major, B k-major: 0 errors',
+        'wgmma tile, A m-major, B n-major: 0 errors',
+      ]);
+      expect(run.status).toBe(0);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

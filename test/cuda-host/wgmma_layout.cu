@@ -1,0 +1,116 @@
+// Host-side check of the sm_90a GEMM's shared-memory contract (cuda/wgmma_math.cuh),
+// runnable without a GPU: operand tiles are placed in a stage exactly as the
+// cp.async loader places them (run_origin + WgmmaLayout::offset), then read back the
+// way wgmma reads shared memory through the descriptors WgmmaMath builds (decoded
+// from their bits), following the PTX ISA's canonical 128-byte-swizzled layouts:
+//   K-major   ((8,m),(T,2k)) : ((8T,SBO),(1,T))
+//   MN-major  ((T,8,m),(8,k)) : ((1,T,LBO),(8T,SBO))      T = 8 16-bit elements
+// with Swizzle<3,4,3> on the byte address (bits 4-6 ^= bits 7-9). The product of
+// what is read must equal the product of the operands, for every transpose pair,
+// and the accumulator positions must cover the block tile once.
+// Prints one line per case and exits non-zero on any mismatch.
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <random>
+#include <vector>
+
+#include "../../cuda/gemm_tile.cuh"
+#include "../../cuda/wgmma_math.cuh"
+
+using namespace tg::cuda::tile;
+
+namespace {
+
+struct Descriptor {
+  uint32_t start, lbo, sbo, swizzle;
+};
+Descriptor decode(uint64_t d) {
+  return {uint32_t(d & 0x3FFF) << 4, uint32_t(d >> 16 & 0x3FFF) << 4, uint32_t(d >> 32 & 0x3FFF) << 4,
+          uint32_t(d >> 62)};
+}
+
+// Byte address wgmma reads for element (x, k) of its operand (x < 64 for A, < 128
+// for B; k < 16), before the stage base.
+uint32_t read_address(const Descriptor& d, bool mn_major, int x, int k) {
+  const uint32_t off = mn_major ? (x % 64) * 2 + x / 64 * d.lbo + k % 8 * 128 + k / 8 * d.sbo
+                                : x % 8 * 128 + x / 8 * d.sbo + k * 2;
+  const uint32_t a = d.start + off;
+  return a ^ ((a >> 7 & 7) << 4);
+}
+
+// Elements (x, k) of an X x BK operand into a stage, as AsyncLoader's runs land.
+template <typename L>
+bool place(std::vector<float>& stage, const std::vector<float>& src) {
+  constexpr int V = L::kV;
+  for (int q = 0; q < L::X * L::BK / V; ++q) {
+    int x, k;
+    run_origin<L::X, L::BK, V>(q, L::kKMajor, x, k);
+    const int off = L::offset(x, k);
+    if (off % 16 != 0 || off + 16 > L::kBytes) return false;
+    for (int e = 0; e < V; ++e) {
+      float& slot = stage[off / 2 + e];
+      if (!std::isnan(slot)) return false;  // two runs on one slot
+      slot = src[(L::kKMajor ? x : x + e) * L::BK + (L::kKMajor ? k + e : k)];
+    }
+  }
+  return true;
+}
+
+template <bool KA, bool KB>
+int check(std::mt19937& rng) {
+  using M = WgmmaMath<tg::half, KA, KB>;
+  using LA = typename M::LayoutA;
+  using LB = typename M::LayoutB;
+  std::uniform_int_distribution<int> value(-8, 8);  // exact products and sums in float
+  std::vector<float> a(M::BM * M::BK), b(M::BN * M::BK);
+  for (float& v : a) v = float(value(rng));
+  for (float& v : b) v = float(value(rng));
+  std::vector<float> sa(LA::kBytes / 2, NAN), sb(LB::kBytes / 2, NAN);
+  int errors = 0;
+  if (!place<LA>(sa, a) || !place<LB>(sb, b)) ++errors;
+  const uint32_t base_a = 0, base_b = LA::kBytes;  // a 1024-aligned stage: A then B
+  std::vector<float> d(M::BM * M::BN, 0.f);
+  for (int w = 0; w < M::kThreads / 128; ++w)
+    for (int s = 0; s < M::BK / 16; ++s) {
+      uint64_t da, db;
+      M::descriptors(w, s, base_a, base_b, da, db);
+      const Descriptor ea = decode(da), eb = decode(db);
+      if (ea.swizzle != 1 || eb.swizzle != 1) ++errors;
+      for (int m = 0; m < 64; ++m)
+        for (int n = 0; n < M::BN; ++n) {
+          float sum = 0.f;
+          for (int k = 0; k < 16; ++k) {
+            const uint32_t pa = read_address(ea, !KA, m, k) - base_a, pb = read_address(eb, !KB, n, k) - base_b;
+            if (pa >= uint32_t(LA::kBytes) || pb >= uint32_t(LB::kBytes)) return errors + 1;
+            sum += sa[pa / 2] * sb[pb / 2];
+          }
+          d[(w * 64 + m) * M::BN + n] += sum;
+        }
+    }
+  for (int m = 0; m < M::BM; ++m)
+    for (int n = 0; n < M::BN; ++n) {
+      float want = 0.f;
+      for (int k = 0; k < M::BK; ++k) want += a[m * M::BK + k] * b[n * M::BK + k];
+      errors += d[m * M::BN + n] != want;
+    }
+  std::vector<int> hits(M::BM * M::BN, 0);
+  for (int t = 0; t < M::kThreads; ++t)
+    for (int v = 0; v < 64; ++v) {
+      int r, c;
+      M::position(t, v, r, c);
+      if (r < 0 || r >= M::BM || c < 0 || c >= M::BN) return errors + 1;
+      ++hits[r * M::BN + c];
+    }
+  for (int h : hits) errors += h != 1;
+  std::printf("wgmma tile, A %s, B %s: %d errors\n", KA ? "k-major" : "m-major", KB ? "k-major" : "n-major", errors);
+  return errors;
+}
+
+}  // namespace
+
+int main() {
+  std::mt19937 rng(7);
+  const int errors = check<true, true>(rng) + check<true, false>(rng) + check<false, true>(rng) + check<false, false>(rng);
+  return errors == 0 ? 0 : 1;
+}
