@@ -98,7 +98,12 @@ void gemm_tensor_core(const GemmArgs& g, const T* a, const T* b, const MatrixEpi
   constexpr int kRun = 8;  // one 16-byte chunk
   const DenseSource<T> sa = source_a(g, a, kRun, !g.trans_a), sb = source_b(g, b, kRun, g.trans_b);
   if (sa.vector && sb.vector) {
-    if (wgmma_loaded()) return run_async<tile::WgmmaMath>(g, sa, sb, epi);
+    if (wgmma_loaded()) {
+      // 256-wide tiles where they still fill the device, 128 otherwise
+      const int64_t wide_tiles = (g.m + 127) / 128 * ((g.n + 255) / 256) * g.batch;
+      if (wide_tiles >= sm_count()) return run_async<tile::WgmmaMath256>(g, sa, sb, epi);
+      return run_async<tile::WgmmaMath128>(g, sa, sb, epi);
+    }
     return run_async<TcMathOf>(g, sa, sb, epi);
   }
   // Unaligned: both tiles k-major, filled through registers; an operand that is

@@ -24,14 +24,16 @@
 //   math     (tile_math.cuh, wgmma_math.cuh)
 //            TcMath    fp16/bf16: 128x128x32 tile, 8 warps of 64x32, ldmatrix and
 //                      mma.sync m16n8k16 with fp32 accumulators, 3 stages
-//            WgmmaMath fp16/bf16 on sm_90a: 128x128x64 tile, 2 warpgroups of
-//                      wgmma m64n128k16 from swizzled shared memory, 3 stages
+//            WgmmaMath fp16/bf16 on sm_90a: 128x128x64 or 128x256x64 tile, 2
+//                      warpgroups of wgmma from swizzled shared memory, 4 stages,
+//                      one k-tile's batch left running across the barrier
 //            SimtMath  fp32 (128x128x8, 8x8 per thread) and the simple types
 //                      (64x64x8, 4x4 per thread): plain FMA, 2 stages
 //   output   TileOutput: the epilogue, or split-K partial sums (gemm_epilogue.cuh)
 //
 // The pipeline keeps kStages k-tiles in shared memory: while tile kt is multiplied,
-// tiles kt+1 .. kt+kStages-1 are in flight; one __syncthreads per k-tile.
+// tiles kt+1 .. kt+kStages-1 are in flight (one fewer for wgmma, whose previous
+// tile may still be read); one __syncthreads per k-tile.
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -145,14 +147,18 @@ struct AsyncLoader {
 
 // ---- pipeline and kernel --------------------------------------------------------
 
+// Math::kBatchesInFlight (F) is how many k-tiles' products may still be running
+// when compute() returns (wgmma; 0 for the synchronous maths): their stages are
+// not refilled, so P = S - 1 - F tiles are loaded ahead.
 template <typename Math, typename LoaderA, typename LoaderB>
 __device__ __forceinline__ void mainloop(LoaderA& la, LoaderB& lb, Math& math, char* smem, int k_tiles) {
-  constexpr int S = Math::kStages;
+  constexpr int S = Math::kStages, F = Math::kBatchesInFlight, P = S - 1 - F;
+  static_assert(P >= 1, "at least one tile loaded ahead");
   auto stage_a = [&](int s) { return smem + s * Math::kStageBytes; };
   auto stage_b = [&](int s) { return smem + s * Math::kStageBytes + Math::LayoutA::kBytes; };
-  // prologue: tiles 0 .. S-2, one cp.async group each (empty groups keep the count)
+  // prologue: tiles 0 .. P-1, one cp.async group each (empty groups keep the count)
 #pragma unroll
-  for (int s = 0; s < S - 1; ++s) {
+  for (int s = 0; s < P; ++s) {
     if (s < k_tiles) {
       la.fetch(s, stage_a(s));
       lb.fetch(s, stage_b(s));
@@ -162,13 +168,14 @@ __device__ __forceinline__ void mainloop(LoaderA& la, LoaderB& lb, Math& math, c
     cp_async_commit();
   }
   for (int kt = 0; kt < k_tiles; ++kt) {
-    // groups 0..kt are complete once at most S-2 are pending; the barrier then makes
-    // tile kt visible to all, and says every thread is done with tile kt-1, whose
-    // stage is the one refilled now
-    cp_async_wait<S - 2>();
+    // groups 0..kt are complete once at most P-1 are pending; the barrier then makes
+    // tile kt visible to all, and says every thread is done with tile kt-1-F (its
+    // compute at kt-1 returned with at most F later tiles running), whose stage is
+    // the one refilled now
+    cp_async_wait<P - 1>();
     if constexpr (Math::kAsyncProxy) fence_proxy_async();
     __syncthreads();
-    const int next = kt + S - 1, ns = next % S;
+    const int next = kt + P, ns = next % S;
     const bool more = next < k_tiles;
     if (more) {
       la.fetch(next, stage_a(ns));
@@ -181,6 +188,7 @@ __device__ __forceinline__ void mainloop(LoaderA& la, LoaderB& lb, Math& math, c
     }
     cp_async_commit();
   }
+  if constexpr (F > 0) math.finish();
 }
 
 template <typename Math_, typename LoaderA_, typename LoaderB_, typename Epi_>

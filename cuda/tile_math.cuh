@@ -107,6 +107,7 @@ struct TcMath {
   static constexpr int kSmemBytes = kStages * kStageBytes;
   static constexpr int kSmemAlign = 128;      // the stages' alignment
   static constexpr bool kAsyncProxy = false;  // plain shared-memory reads
+  static constexpr int kBatchesInFlight = 0;  // compute() returns with its products done
 
   float acc[MI][NI][4];
 
@@ -201,6 +202,7 @@ struct SimtMath {
   static constexpr int kSmemBytes = kStages * kStageBytes;
   static constexpr int kSmemAlign = 128;      // the stages' alignment
   static constexpr bool kAsyncProxy = false;  // plain shared-memory reads
+  static constexpr int kBatchesInFlight = 0;  // compute() returns with its products done
 
   Acc acc[TM][TN];
 

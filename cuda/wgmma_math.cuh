@@ -3,10 +3,10 @@
 // operands stream in with cp.async. It has the shape of TcMath (tile_math.cuh) and
 // runs in the same mainloop; only the shared-memory layout and the multiply differ.
 //
-// Block tile 128 x 128 x 64, 256 threads = 2 warpgroups, warpgroup w computing rows
-// 64w .. 64w + 63 and all 128 columns with four m64n128k16 per k-tile: 64 fp32
-// accumulators per thread, ~150 registers, so one block per SM, with 4 stages of
-// 32 KB in flight.
+// Block tile 128 x BN x 64 (BN = 128 or 256), 256 threads = 2 warpgroups, warpgroup
+// w computing rows 64w .. 64w + 63 and all BN columns with four m64nBNk16 per
+// k-tile: BN / 2 fp32 accumulators per thread, so one block per SM, with 4 stages
+// (32 or 48 KB each) in flight.
 #pragma once
 #include <cstdint>
 
@@ -49,10 +49,11 @@ struct WgmmaLayout {
   __host__ __device__ static constexpr bool run_along_k(bool) { return KMajor; }
 };
 
-template <typename T, bool KMajorA, bool KMajorB>
+template <typename T, int BN_, bool KMajorA, bool KMajorB>
 struct WgmmaMath {
-  static constexpr int BM = 128, BN = 128, BK = 64, kThreads = 256, kStages = 4;
+  static constexpr int BM = 128, BN = BN_, BK = 64, kThreads = 256, kStages = 4;
   static constexpr int kMinBlocksAsync = 1, kMinBlocksStaged = 1;
+  static constexpr int kAcc = BN / 2;  // accumulators per thread
   using Acc = float;
   using LayoutA = WgmmaLayout<BM, KMajorA>;
   using LayoutB = WgmmaLayout<BN, KMajorB>;
@@ -63,12 +64,16 @@ struct WgmmaMath {
   static constexpr int kSmemBytes = kStages * kStageBytes + kSmemAlign;
   // the mainloop fences each thread's cp.async writes for the async proxy
   static constexpr bool kAsyncProxy = true;
+  // compute() returns with the batch of the k-tile before still running, so the
+  // tensor cores never wait for the barrier and the loads between two batches; the
+  // mainloop keeps that tile's stage out of the refills
+  static constexpr int kBatchesInFlight = 1;
 
-  float acc[64];
+  float acc[kAcc];
 
   __device__ __forceinline__ void zero() {
 #pragma unroll
-    for (int i = 0; i < 64; ++i) acc[i] = 0.f;
+    for (int i = 0; i < kAcc; ++i) acc[i] = 0.f;
   }
 
   // The descriptors of k16 step s for warpgroup w, with the stages at shared
@@ -88,10 +93,15 @@ struct WgmmaMath {
     for (int s = 0; s < BK / 16; ++s) {
       uint64_t da, db;
       descriptors(w, s, a, b, da, db);
-      wgmma_m64n128k16<T, !KMajorA, !KMajorB>(acc, da, db);
+      wgmma_m64k16<T, BN, !KMajorA, !KMajorB>(acc, da, db);
     }
     wgmma_commit();
-    // the stage is refilled after the next barrier: the batch must be done with it
+    wgmma_wait<kBatchesInFlight>();
+    fence_accumulators(acc);
+  }
+
+  // after the last k-tile: every batch done before the accumulators are read
+  __device__ __forceinline__ void finish() {
     wgmma_wait<0>();
     fence_accumulators(acc);
   }
@@ -104,12 +114,19 @@ struct WgmmaMath {
   template <typename F>
   __device__ __forceinline__ void for_each(F&& f) const {
 #pragma unroll
-    for (int v = 0; v < 64; ++v) {
+    for (int v = 0; v < kAcc; ++v) {
       int row, col;
       position(threadIdx.x, v, row, col);
       f(row, col, acc[v]);
     }
   }
 };
+
+// The two block widths: 256 columns for large products (twice the work per byte of
+// A loaded), 128 where N is small.
+template <typename T, bool KA, bool KB>
+using WgmmaMath128 = WgmmaMath<T, 128, KA, KB>;
+template <typename T, bool KA, bool KB>
+using WgmmaMath256 = WgmmaMath<T, 256, KA, KB>;
 
 }  // namespace tg::cuda::tile

@@ -25,12 +25,12 @@ describe.skipIf(!NVCC)('cuda kernels: shared-memory layouts checked on the host'
       const build = spawnSync(NVCC!, ['-std=c++17', '-O1', '-o', exe, source], { encoding: 'utf8' });
       expect(build.status, build.stderr).toBe(0);
       const run = spawnSync(exe, { encoding: 'utf8' });
-      expect(run.stdout.trim().split('\n')).toEqual([
-        'wgmma tile, A k-major, B k-major: 0 errors',
-        'wgmma tile, A k-major, B n-major: 0 errors',
-        'wgmma tile, A m-major, B k-major: 0 errors',
-        'wgmma tile, A m-major, B n-major: 0 errors',
-      ]);
+      const cases = [128, 256].flatMap((bn) =>
+        ['A k-major, B k-major', 'A k-major, B n-major', 'A m-major, B k-major', 'A m-major, B n-major'].map(
+          (o) => `wgmma 128x${bn} tile, ${o}: 0 errors`,
+        ),
+      );
+      expect(run.stdout.trim().split('\n')).toEqual(cases);
       expect(run.status).toBe(0);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

@@ -30,8 +30,8 @@ Descriptor decode(uint64_t d) {
           uint32_t(d >> 62)};
 }
 
-// Byte address wgmma reads for element (x, k) of its operand (x < 64 for A, < 128
-// for B; k < 16), before the stage base.
+// Byte address wgmma reads for element (x, k) of its operand (x < 64 for A, < BN
+// for B; k < 16).
 uint32_t read_address(const Descriptor& d, bool mn_major, int x, int k) {
   const uint32_t off = mn_major ? (x % 64) * 2 + x / 64 * d.lbo + k % 8 * 128 + k / 8 * d.sbo
                                 : x % 8 * 128 + x / 8 * d.sbo + k * 2;
@@ -57,9 +57,9 @@ bool place(std::vector<float>& stage, const std::vector<float>& src) {
   return true;
 }
 
-template <bool KA, bool KB>
+template <int BN, bool KA, bool KB>
 int check(std::mt19937& rng) {
-  using M = WgmmaMath<tg::half, KA, KB>;
+  using M = WgmmaMath<tg::half, BN, KA, KB>;
   using LA = typename M::LayoutA;
   using LB = typename M::LayoutB;
   std::uniform_int_distribution<int> value(-8, 8);  // exact products and sums in float
@@ -96,14 +96,15 @@ int check(std::mt19937& rng) {
     }
   std::vector<int> hits(M::BM * M::BN, 0);
   for (int t = 0; t < M::kThreads; ++t)
-    for (int v = 0; v < 64; ++v) {
+    for (int v = 0; v < M::kAcc; ++v) {
       int r, c;
       M::position(t, v, r, c);
       if (r < 0 || r >= M::BM || c < 0 || c >= M::BN) return errors + 1;
       ++hits[r * M::BN + c];
     }
   for (int h : hits) errors += h != 1;
-  std::printf("wgmma tile, A %s, B %s: %d errors\n", KA ? "k-major" : "m-major", KB ? "k-major" : "n-major", errors);
+  std::printf("wgmma 128x%d tile, A %s, B %s: %d errors\n", BN, KA ? "k-major" : "m-major", KB ? "k-major" : "n-major",
+              errors);
   return errors;
 }
 
@@ -111,6 +112,10 @@ int check(std::mt19937& rng) {
 
 int main() {
   std::mt19937 rng(7);
-  const int errors = check<true, true>(rng) + check<true, false>(rng) + check<false, true>(rng) + check<false, false>(rng);
+  int errors = 0;
+  errors += check<128, true, true>(rng) + check<128, true, false>(rng);
+  errors += check<128, false, true>(rng) + check<128, false, false>(rng);
+  errors += check<256, true, true>(rng) + check<256, true, false>(rng);
+  errors += check<256, false, true>(rng) + check<256, false, false>(rng);
   return errors == 0 ? 0 : 1;
 }
