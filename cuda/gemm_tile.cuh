@@ -108,8 +108,8 @@ struct RegLoader {
 };
 
 // A dense 16-bit operand, 16-byte aligned (base, ld, batch stride), into a
-// HalfLayout of the same orientation, with cp.async; edges zero-filled by copying
-// fewer source bytes (never reading past the operand).
+// HalfLayout or WgmmaLayout of the same orientation, with cp.async; edges
+// zero-filled by copying fewer source bytes (never reading past the operand).
 template <typename Layout, typename T, int kThreads>
 struct AsyncLoader {
   using Source = DenseSource<T>;

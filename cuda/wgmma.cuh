@@ -1,4 +1,4 @@
-// PTX wrappers of the sm_90a tensor-core path (WgmmaMath in tile_math.cuh).
+// PTX wrappers of the sm_90a tensor-core path (WgmmaMath in wgmma_math.cuh).
 // wgmma.mma_async lets a warpgroup (4 warps, 128 threads) multiply a 64 x 16 tile of
 // A by a 16 x N tile of B, both read straight from shared memory through 64-bit
 // matrix descriptors, into fp32 accumulators spread over its registers: no ldmatrix

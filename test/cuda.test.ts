@@ -10,6 +10,7 @@
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as tg from '../lib/index';
+import { native } from '../lib/binding';
 import { expectClose, numelOf, randomValues } from './helpers';
 
 const HAS_CUDA = tg.cuda.isAvailable();
@@ -291,24 +292,33 @@ gpu('cuda: matmul and linear (tensor cores for float16 and bfloat16)', () => {
   }
   // Rows whose length is a multiple of 8 half elements are 16-byte aligned: these take
   // the cp.async path (wgmma on sm_90a, mma.sync elsewhere); the sizes above never do.
+  // matmul hands transposed views over as contiguous copies, so every transpose pair
+  // (a kernel each) is asked of native.gemm directly, with alpha, beta over a random C,
+  // bias and ReLU. [2112, 2048] fills 136 tiles of 128x256: sm_90a's wide kernels run
+  // on GPUs with up to 136 SMs.
   for (const dtype of ['float16', 'bfloat16'] as const) {
-    same(`matmul in ${dtype} with 16-byte aligned rows: ragged tile edges, every transpose pair, split K, batched, linear`, (d) => {
+    same(`${dtype} GEMM with 16-byte aligned rows: every transpose pair, ragged tile edges, split K, both wgmma widths, batched, linear`, (d) => {
       const outs: tg.Tensor[] = [];
-      const shapes: [number, number, number][] = [[8, 8, 8], [136, 264, 200], [264, 72, 136], [1032, 520, 1096], [64, 136, 4096]];
+      const shapes: [number, number, number][] = [
+        [8, 8, 8], [136, 264, 200], [264, 72, 136], [1032, 520, 1096], [64, 136, 4096], [2112, 2048, 136],
+      ];
       shapes.forEach(([m, n, k], i) => {
         for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
           const a = input(d, ta ? [k, m] : [m, k], { dtype, seed: 320 + i, low: -1, high: 1 });
           const b = input(d, tb ? [n, k] : [k, n], { dtype, seed: 330 + i, low: -1, high: 1 });
-          outs.push(tg.matmul(ta ? tg.transpose(a, 0, 1) : a, tb ? tg.transpose(b, 0, 1) : b));
+          const c = input(d, [m, n], { dtype, seed: 340 + i });
+          const bias = input(d, [n], { dtype, seed: 350 + i });
+          native.gemm(ta, tb, m, n, k, 1.5, a._s, ta ? m : k, 0, b._s, tb ? k : n, 0, 0.5, c._s, n, 0, 1,
+            bias._s, native.gemmActivations.relu);
+          outs.push(c);
         }
       });
-      const a = input(d, [3, 72, 136], { dtype, seed: 340 });
-      const b = input(d, [3, 136, 40], { dtype, seed: 341 });
-      const x = input(d, [40, 200], { dtype, seed: 342 });
-      const w = input(d, [72, 200], { dtype, seed: 343 });
-      const bias = input(d, [72], { dtype, seed: 344 });
-      outs.push(tg.matmul(a, b), tg.relu(tg.linear(x, w, bias)));
-      return outs;
+      const a = input(d, [3, 72, 136], { dtype, seed: 360 });
+      const b = input(d, [3, 136, 40], { dtype, seed: 361 });
+      const x = input(d, [40, 200], { dtype, seed: 362, grad: true });
+      const w = input(d, [72, 200], { dtype, seed: 363, grad: true });
+      const bias = input(d, [72], { dtype, seed: 364, grad: true });
+      return [tg.matmul(a, b), ...withGrads(tg.relu(tg.linear(x, w, bias)), [x, w, bias])];
     }, dtype === 'float16' ? { atol: 0.03, rtol: 4e-3 } : { atol: 0.2, rtol: 2e-2 });
   }
   same('batched matmul with a broadcast operand, and linear with bias and gradients', (d) => {
