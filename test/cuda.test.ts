@@ -273,52 +273,44 @@ gpu('cuda: shape, indexing and reductions', () => {
   });
 });
 
+/**
+ * C = act(1.5 op(A) op(B) + 0.5 C + bias) through native.gemm, with transposes as flags
+ * (matmul hands transposed views over as contiguous copies, so it would ask for one
+ * kernel of the four); C starts random, act is ReLU.
+ */
+function gemmCase(d: Dev, dtype: tg.DType, ta: boolean, tb: boolean, [m, n, k]: readonly number[], seed: number): tg.Tensor {
+  const a = input(d, ta ? [k, m] : [m, k], { dtype, seed, low: -1, high: 1 });
+  const b = input(d, tb ? [n, k] : [k, n], { dtype, seed: seed + 1, low: -1, high: 1 });
+  const c = input(d, [m, n], { dtype, seed: seed + 2 });
+  const bias = input(d, [n], { dtype, seed: seed + 3 });
+  native.gemm(ta, tb, m, n, k, 1.5, a._s, ta ? m : k, 0, b._s, tb ? k : n, 0, 0.5, c._s, n, 0, 1,
+    bias._s, native.gemmActivations.relu);
+  return c;
+}
+const TRANSPOSES = [[false, false], [true, false], [false, true], [true, true]] as const;
+
 gpu('cuda: matmul and linear (tensor cores for float16 and bfloat16)', () => {
   const sizes = [1, 3, 17, 127, 255, 513];
   for (const dtype of ['float32', 'float64', 'float16', 'bfloat16'] as const) {
-    same(`matmul in ${dtype}: sizes {1,3,17,127,255,513} mixed, every transpose pair`, (d) => {
-      const outs: tg.Tensor[] = [];
-      sizes.forEach((m, i) => {
-        const n = sizes[(i + 2) % sizes.length];
-        const k = sizes[(i + 4) % sizes.length];
-        for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
-          const a = input(d, ta ? [k, m] : [m, k], { dtype, seed: 100 + i });
-          const b = input(d, tb ? [n, k] : [k, n], { dtype, seed: 200 + i });
-          outs.push(tg.matmul(ta ? tg.transpose(a, 0, 1) : a, tb ? tg.transpose(b, 0, 1) : b));
-        }
-      });
-      return outs;
-    }, dtype === 'float32' ? { atol: 1e-4, rtol: 1e-4 } : undefined);
+    same(`GEMM in ${dtype}: sizes {1,3,17,127,255,513} mixed, every transpose pair, alpha, beta, bias, ReLU`, (d) =>
+      sizes.flatMap((m, i) => TRANSPOSES.map(([ta, tb]) =>
+        gemmCase(d, dtype, ta, tb, [m, sizes[(i + 2) % sizes.length], sizes[(i + 4) % sizes.length]], 100 + 10 * i))),
+    dtype === 'float32' ? { atol: 1e-4, rtol: 1e-4 } : undefined);
   }
   // Rows whose length is a multiple of 8 half elements are 16-byte aligned: these take
   // the cp.async path (wgmma on sm_90a, mma.sync elsewhere); the sizes above never do.
-  // matmul hands transposed views over as contiguous copies, so every transpose pair
-  // (a kernel each) is asked of native.gemm directly, with alpha, beta over a random C,
-  // bias and ReLU. [2112, 2048] fills 136 tiles of 128x256: sm_90a's wide kernels run
-  // on GPUs with up to 136 SMs.
+  // [2112, 2048] fills 136 tiles of 128x256: sm_90a's wide kernels run on GPUs with up
+  // to 136 SMs.
   for (const dtype of ['float16', 'bfloat16'] as const) {
     same(`${dtype} GEMM with 16-byte aligned rows: every transpose pair, ragged tile edges, split K, both wgmma widths, batched, linear`, (d) => {
-      const outs: tg.Tensor[] = [];
-      const shapes: [number, number, number][] = [
-        [8, 8, 8], [136, 264, 200], [264, 72, 136], [1032, 520, 1096], [64, 136, 4096], [2112, 2048, 136],
-      ];
-      shapes.forEach(([m, n, k], i) => {
-        for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
-          const a = input(d, ta ? [k, m] : [m, k], { dtype, seed: 320 + i, low: -1, high: 1 });
-          const b = input(d, tb ? [n, k] : [k, n], { dtype, seed: 330 + i, low: -1, high: 1 });
-          const c = input(d, [m, n], { dtype, seed: 340 + i });
-          const bias = input(d, [n], { dtype, seed: 350 + i });
-          native.gemm(ta, tb, m, n, k, 1.5, a._s, ta ? m : k, 0, b._s, tb ? k : n, 0, 0.5, c._s, n, 0, 1,
-            bias._s, native.gemmActivations.relu);
-          outs.push(c);
-        }
-      });
-      const a = input(d, [3, 72, 136], { dtype, seed: 360 });
-      const b = input(d, [3, 136, 40], { dtype, seed: 361 });
-      const x = input(d, [40, 200], { dtype, seed: 362, grad: true });
-      const w = input(d, [72, 200], { dtype, seed: 363, grad: true });
-      const bias = input(d, [72], { dtype, seed: 364, grad: true });
-      return [tg.matmul(a, b), ...withGrads(tg.relu(tg.linear(x, w, bias)), [x, w, bias])];
+      const shapes = [[8, 8, 8], [136, 264, 200], [264, 72, 136], [1032, 520, 1096], [64, 136, 4096], [2112, 2048, 136]];
+      const outs = shapes.flatMap((shape, i) => TRANSPOSES.map(([ta, tb]) => gemmCase(d, dtype, ta, tb, shape, 320 + 10 * i)));
+      const a = input(d, [3, 72, 136], { dtype, seed: 390 });
+      const b = input(d, [3, 136, 40], { dtype, seed: 391 });
+      const x = input(d, [40, 200], { dtype, seed: 392, grad: true });
+      const w = input(d, [72, 200], { dtype, seed: 393, grad: true });
+      const bias = input(d, [72], { dtype, seed: 394, grad: true });
+      return [...outs, tg.matmul(a, b), ...withGrads(tg.relu(tg.linear(x, w, bias)), [x, w, bias])];
     }, dtype === 'float16' ? { atol: 0.03, rtol: 4e-3 } : { atol: 0.2, rtol: 2e-2 });
   }
   same('batched matmul with a broadcast operand, and linear with bias and gradients', (d) => {
