@@ -15,25 +15,32 @@ function findNvcc(): string | null {
   return candidates.find((c) => spawnSync(c, ['--version']).status === 0) ?? null;
 }
 const NVCC = findNvcc();
+const ORIENTATIONS = ['A k-major, B k-major', 'A k-major, B n-major', 'A m-major, B k-major', 'A m-major, B n-major'];
+
+/** Builds test/cuda-host/<name>.cu, runs it, and returns its output lines (its exit status must be 0). */
+function runHostCheck(name: string): string[] {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-cuda-host-'));
+  const exe = path.join(dir, name);
+  try {
+    const build = spawnSync(NVCC!, ['-std=c++17', '-O1', '-o', exe, path.join(__dirname, 'cuda-host', `${name}.cu`)], {
+      encoding: 'utf8',
+    });
+    expect(build.status, build.stderr).toBe(0);
+    const run = spawnSync(exe, { encoding: 'utf8' });
+    expect(run.status, run.stdout).toBe(0);
+    return run.stdout.trim().split('\n');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 describe.skipIf(!NVCC)('cuda kernels: shared-memory layouts checked on the host', () => {
   it('the sm_90a GEMM tile: cp.async placement read back through its wgmma descriptors gives A*B', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-cuda-host-'));
-    const exe = path.join(dir, 'wgmma_layout');
-    const source = path.join(__dirname, 'cuda-host', 'wgmma_layout.cu');
-    try {
-      const build = spawnSync(NVCC!, ['-std=c++17', '-O1', '-o', exe, source], { encoding: 'utf8' });
-      expect(build.status, build.stderr).toBe(0);
-      const run = spawnSync(exe, { encoding: 'utf8' });
-      const cases = [128, 256].flatMap((bn) =>
-        ['A k-major, B k-major', 'A k-major, B n-major', 'A m-major, B k-major', 'A m-major, B n-major'].map(
-          (o) => `wgmma 128x${bn} tile, ${o}: 0 errors`,
-        ),
-      );
-      expect(run.stdout.trim().split('\n')).toEqual(cases);
-      expect(run.status).toBe(0);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    const want = [128, 256].flatMap((bn) => ORIENTATIONS.map((o) => `wgmma 128x${bn} tile, ${o}: 0 errors`));
+    expect(runHostCheck('wgmma_layout')).toEqual(want);
+  });
+
+  it('the sm_80 tensor-core tile: ldmatrix at its lane addresses and mma.sync fragments give A*B', () => {
+    expect(runHostCheck('mma_layout')).toEqual(ORIENTATIONS.map((o) => `mma.sync tile, ${o}: 0 errors`));
   });
 });

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "../../cuda/gemm_tile.cuh"
+#include "place_tile.h"
 #include "../../cuda/wgmma_math.cuh"
 
 using namespace tg::cuda::tile;
@@ -39,36 +40,15 @@ uint32_t read_address(const Descriptor& d, bool mn_major, int x, int k) {
   return a ^ ((a >> 7 & 7) << 4);
 }
 
-// Elements (x, k) of an X x BK operand into a stage, as AsyncLoader's runs land.
-template <typename L>
-bool place(std::vector<float>& stage, const std::vector<float>& src) {
-  constexpr int V = L::kV;
-  for (int q = 0; q < L::X * L::BK / V; ++q) {
-    int x, k;
-    run_origin<L::X, L::BK, V>(q, L::kKMajor, x, k);
-    const int off = L::offset(x, k);
-    if (off % 16 != 0 || off + 16 > L::kBytes) return false;
-    for (int e = 0; e < V; ++e) {
-      float& slot = stage[off / 2 + e];
-      if (!std::isnan(slot)) return false;  // two runs on one slot
-      slot = src[(L::kKMajor ? x : x + e) * L::BK + (L::kKMajor ? k + e : k)];
-    }
-  }
-  return true;
-}
-
 template <int BN, bool KA, bool KB>
 int check(std::mt19937& rng) {
   using M = WgmmaMath<tg::half, BN, KA, KB>;
   using LA = typename M::LayoutA;
   using LB = typename M::LayoutB;
-  std::uniform_int_distribution<int> value(-8, 8);  // exact products and sums in float
-  std::vector<float> a(M::BM * M::BK), b(M::BN * M::BK);
-  for (float& v : a) v = float(value(rng));
-  for (float& v : b) v = float(value(rng));
-  std::vector<float> sa(LA::kBytes / 2, NAN), sb(LB::kBytes / 2, NAN);
-  int errors = 0;
-  if (!place<LA>(sa, a) || !place<LB>(sb, b)) ++errors;
+  const TileOperands<M> ops(rng);
+  const std::vector<float>& sa = ops.sa;
+  const std::vector<float>& sb = ops.sb;
+  int errors = ops.placed ? 0 : 1;
   const uint32_t base_a = 0, base_b = LA::kBytes;  // a 1024-aligned stage: A then B
   std::vector<float> d(M::BM * M::BN, 0.f);
   for (int w = 0; w < M::kThreads / 128; ++w)
@@ -88,12 +68,7 @@ int check(std::mt19937& rng) {
           d[(w * 64 + m) * M::BN + n] += sum;
         }
     }
-  for (int m = 0; m < M::BM; ++m)
-    for (int n = 0; n < M::BN; ++n) {
-      float want = 0.f;
-      for (int k = 0; k < M::BK; ++k) want += a[m * M::BK + k] * b[n * M::BK + k];
-      errors += d[m * M::BN + n] != want;
-    }
+  errors += ops.mismatches(d);
   std::vector<int> hits(M::BM * M::BN, 0);
   for (int t = 0; t < M::kThreads; ++t)
     for (int v = 0; v < M::kAcc; ++v) {
