@@ -157,6 +157,8 @@ void gemm(const GemmArgs& args, const T* a, const T* b, T* c) {
   else gemm_simt(g, a, b, epi);
 }
 
+const char* gemm_tensor_cores() { return wgmma_loaded() ? "wgmma" : "mma.sync"; }
+
 #define TG_INST(T) template void gemm<T>(const GemmArgs&, const T*, const T*, T*);
 TG_FOR_ALL_TYPES(TG_INST)
 #undef TG_INST

@@ -20,6 +20,7 @@ bool available() { return false; }
 int device_count() { return 0; }
 const char* status() { return "this binary was built without CUDA support"; }
 const char* device_name() { return ""; }
+const char* gemm_tensor_cores() { unavailable(); }
 void* alloc(size_t) { unavailable(); }
 void free(void*, size_t) {}
 void empty_cache() {}

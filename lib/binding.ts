@@ -154,6 +154,8 @@ export interface NativeAddon {
   cudaStatus(): { available: boolean; deviceCount: number; status: string; deviceName: string };
   /** Returns every cached free block of device memory to the driver (waits for queued kernels). */
   cudaEmptyCache(): void;
+  /** 'wgmma' (sm_90a) or 'mma.sync': the half GEMMs' tensor-core path on the GPU; throws without one. */
+  cudaGemmTensorCores(): string;
   /** Waits until every queued kernel has run. */
   cudaSynchronize(): void;
 }

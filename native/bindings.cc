@@ -1172,6 +1172,10 @@ Napi::Value CudaStatus(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value CudaGemmTensorCores(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value { return Napi::String::New(info.Env(), cuda::gemm_tensor_cores()); });
+}
+
 Napi::Value CudaEmptyCache(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value {
     cuda::empty_cache();
@@ -1223,6 +1227,7 @@ void register_bindings(Napi::Env env, Napi::Object exports) {
   exports.Set("selectIsa", Napi::Function::New<SelectIsa>(env, "selectIsa"));
   exports.Set("cudaStatus", Napi::Function::New<CudaStatus>(env, "cudaStatus"));
   exports.Set("cudaEmptyCache", Napi::Function::New<CudaEmptyCache>(env, "cudaEmptyCache"));
+  exports.Set("cudaGemmTensorCores", Napi::Function::New<CudaGemmTensorCores>(env, "cudaGemmTensorCores"));
   exports.Set("cudaSynchronize", Napi::Function::New<CudaSynchronize>(env, "cudaSynchronize"));
 }
 

@@ -151,6 +151,9 @@ bool available();
 int device_count();
 const char* status();       // why CUDA is or is not usable, for error messages
 const char* device_name();  // of device 0; "" without one
+// The half GEMMs' tensor-core instructions on device 0: "wgmma" (sm_90a) or "mma.sync"
+// (asks the GPU once; throws without one)
+const char* gemm_tensor_cores();
 void* alloc(size_t bytes);  // throws OutOfMemory (allocator.h) when a retry after emptying the cache fails
 void free(void* p, size_t bytes);
 void empty_cache();         // returns every cached free block to the driver

@@ -84,6 +84,7 @@ describe('bench cuda tables', () => {
     available: true,
     deviceName: 'NVIDIA Test GPU',
     status: 'CUDA 12.4, 1 device(s)',
+    tensorCores: 'wgmma',
     threads: 8,
     torch: { available: false, na: na.na, detail: na.detail },
     method: '',
@@ -103,7 +104,7 @@ describe('bench cuda tables', () => {
 
   it('name the GPU, then one table each for GEMM, conv2d and training, peer columns n/a with the reason', () => {
     const lines = cudaTables(section, ['torch-cuda']).split('\n');
-    expect(lines[0]).toBe('GPU bench: tensorgrad on NVIDIA Test GPU (CUDA 12.4, 1 device(s)); 8 host thread(s)');
+    expect(lines[0]).toBe('GPU bench: tensorgrad on NVIDIA Test GPU (CUDA 12.4, 1 device(s)); half GEMMs on wgmma; 8 host thread(s)');
     expect(lines[1]).toBe(`torch-cuda: n/a (no CUDA): ${na.detail}`);
     expect(lines).toContainEqual(expect.stringMatching(/^shape +dtype +ours TF\/s +torch-cuda TF\/s +ours\/torch-cuda$/));
     expect(lines).toContainEqual(expect.stringMatching(/^1024\^3 +float16 +123\.4 +n\/a \(no CUDA\) +-$/));

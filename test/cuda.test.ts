@@ -88,6 +88,7 @@ describe.skipIf(HAS_CUDA)('cuda: without a usable GPU', () => {
     }
     expect(() => tg.ones([2]).to('cuda')).toThrow(tg.CudaUnavailableError);
     expect(() => new tg.nn.Linear(2, 2).to('cuda')).toThrow(tg.CudaUnavailableError);
+    expect(() => native.cudaGemmTensorCores()).toThrow(/CUDA is not available/);
   });
 });
 
@@ -97,6 +98,12 @@ gpu('cuda: devices, memory and errors', () => {
     expect(tg.cuda.deviceName().length).toBeGreaterThan(0);
     expect(tg.zeros([2], { device: 'cuda:0' }).device).toBe('cuda');
     expect(() => tg.zeros([2], { device: `cuda:${tg.cuda.deviceCount()}` })).toThrow(tg.CudaUnavailableError);
+  });
+
+  it('half GEMMs take wgmma on an H100 or H200 (the sm_90a code loaded), mma.sync on other GPUs', () => {
+    const hopper = /\bH100\b|\bH200\b|\bH800\b|\bGH200\b/.test(tg.cuda.deviceName());
+    const want = process.env.TENSORGRAD_CUDA_WGMMA === '0' || !hopper ? 'mma.sync' : 'wgmma';
+    expect(native.cudaGemmTensorCores()).toBe(want);
   });
 
   it('round trips every dtype through the device; dataAsync waits off the main thread', async () => {

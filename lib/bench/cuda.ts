@@ -6,6 +6,7 @@
  * CPU kinds' method (measure.ts), every timed call ending in a device synchronize on its
  * side. Nothing runs without a usable GPU: cudaReadiness() says why.
  */
+import { native } from '../binding';
 import * as tg from '../index';
 import { convCases, convRequest, timeConvOurs, type ConvCase, type ConvPass, type ConvPlacement } from './conv';
 import { gemmRequest, squareCase, timeGemmOurs, type GemmCase, type GemmDType } from './gemm';
@@ -91,6 +92,8 @@ export interface CudaSection {
   /** tg.cuda.deviceName() */
   deviceName: string;
   status: string;
+  /** The half GEMMs' tensor-core instructions: 'wgmma' (sm_90a) or 'mma.sync'. */
+  tensorCores: string;
   /** Host threads of both processes while the GPU ran (the largest thread count asked for). */
   threads: number;
   torch: TorchOnGpu;
@@ -230,6 +233,7 @@ export async function runCuda(ctx: BenchContext): Promise<CudaSection> {
       available: true,
       deviceName: tg.cuda.deviceName(),
       status: gpu.status,
+      tensorCores: native.cudaGemmTensorCores(),
       threads,
       torch: torchOnGpu(ctx, peers),
       method: METHOD,

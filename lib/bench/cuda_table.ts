@@ -23,7 +23,9 @@ const pyBool = (b: boolean): string => (b ? 'True' : 'False');
 
 /** Who ran on which GPU, how each call was timed, and torch's precision settings. */
 function header(s: CudaSection): string[] {
-  const lines = [`GPU bench: tensorgrad on ${s.deviceName || 'an unnamed GPU'} (${s.status}); ${s.threads} host thread(s)`];
+  const lines = [
+    `GPU bench: tensorgrad on ${s.deviceName || 'an unnamed GPU'} (${s.status}); half GEMMs on ${s.tensorCores}; ${s.threads} host thread(s)`,
+  ];
   const t = s.torch;
   if (t.available) {
     lines.push(`torch-cuda: ${t.version}, CUDA ${t.cuda ?? 'unknown'}, on ${t.deviceName}`);
