@@ -14,7 +14,7 @@ export npm_config_nodedir="${npm_config_nodedir:-$( [ -f /usr/include/node/node_
 [ -d node_modules ] || npm ci --ignore-scripts > "$out/npm-ci.log" 2>&1
 { time npm run build:cuda; } > "$out/build.log" 2>&1 || { echo "build failed: $out/build.log"; tail -30 "$out/build.log"; exit 1; }
 npm run build:ts > "$out/build-ts.log" 2>&1
-node -e "const tg=require('.'); console.log(tg.cuda.status(), '|', tg.cuda.deviceName())" | tee "$out/device.txt"
+node -e "const tg=require('.'); const { native }=require('./dist/cjs/binding.js'); console.log(tg.cuda.status(), '|', tg.cuda.deviceName(), '| half GEMMs on', native.cudaGemmTensorCores())" | tee "$out/device.txt"
 npx vitest run test/cuda.test.ts --reporter=default --reporter=json --outputFile="$out/cuda-tests.json" > "$out/cuda-tests.log" 2>&1
 tests=$?
 grep -E "✓|×|↓|Tests|MNIST" "$out/cuda-tests.log" | tail -80
