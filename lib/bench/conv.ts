@@ -123,6 +123,7 @@ export async function runConv(ctx: BenchContext): Promise<ConvRow[]> {
     try {
       for (const c of convCases()) {
         for (const pass of ['fwd', 'fwd+bwd'] as const) {
+          await session.settle();
           const row: ConvRow = { ...c, pass, threads, ours: timeConvOurs(c, pass, ctx.measure), peers: {}, ratios: {} };
           const request = convRequest(c, pass, ctx.measure);
           for (const p of peers) {

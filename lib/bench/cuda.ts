@@ -151,6 +151,7 @@ class GpuRun {
     for (const c of cudaGemmCases(this.ctx.quick)) {
       const flop = 2 * c.m * c.n * c.k;
       const tflops = (t: Timing): number => flop / t.medianS / 1e12;
+      await this.session.settle();
       const ours = mapCell(timeGemmOurs(c, this.ctx.measure, 'cuda').cell, tflops);
       const row: CudaGemmRow = { ...c, flop, ...(await this.beside(ours, gemmRequest(c, this.ctx.measure), tflops)) };
       rows.push(row);
@@ -165,6 +166,7 @@ class GpuRun {
     for (const dtype of CONV_DTYPES) {
       for (const c of convCases()) {
         for (const pass of CONV_PASSES) {
+          await this.session.settle();
           const ours = timeConvOurs(c, pass, this.ctx.measure, { device: 'cuda', dtype });
           const row: CudaConvRow = { ...c, pass, dtype, ...(await this.beside(ours, convRequest(c, pass, this.ctx.measure, dtype), ms)) };
           rows.push(row);
@@ -180,6 +182,7 @@ class GpuRun {
     const ms = (t: Timing): number => t.medianS * 1e3;
     for (const amp of [false, true]) {
       for (const c of trainCases()) {
+        await this.session.settle();
         const ours = timeTrainOurs(c, this.ctx.measure, { device: 'cuda', amp });
         const precision: TrainPrecision = amp ? 'amp float16' : 'float32';
         const row: CudaTrainRow = { ...c, precision, ...(await this.beside(ours, trainRequest(c, this.ctx.measure, amp), ms)) };

@@ -130,6 +130,7 @@ export async function runGemm(ctx: BenchContext): Promise<GemmRow[]> {
       for (const c of cases) {
         const flop = 2 * c.m * c.n * c.k;
         const toGflops = (t: { medianS: number }): number => flop / t.medianS / 1e9;
+        await session.settle();
         const ours = timeGemmOurs(c, ctx.measure);
         const row: GemmRow = {
           ...c, threads, flop, peakGflops: ctx.peak?.gflops[threads] ?? null, oursPath: ours.path, ours: ours.cell, peers: {}, ratios: {},

@@ -214,7 +214,7 @@ export async function runBench(kinds: BenchKind | readonly BenchKind[] = 'all', 
   print(`cpu: ${machine.cpuModel}, ${machine.cores} cores; tensorgrad ISA ${machine.isa}; threads ${threads.join(' and ')}; node ${machine.node}`);
   print(
     `method: warm-up >= ${measure.warmTimeS} s, then timed runs until >= ${measure.minTimeS} s and >= ${measure.minReps} runs; ` +
-      'median reported; tensorgrad and each peer timed back to back per case',
+      `median reported; tensorgrad and each peer timed back to back per case, each after a ${settleMs} ms pause`,
   );
   const listEnv = (vars: Record<string, string>): string => Object.entries(vars).map(([k, v]) => `${k}=${v}`).join(' ');
   if (Object.keys(envChanges.removed).length > 0) {

@@ -23,7 +23,7 @@ export type PeerInfo = Record<string, unknown>;
 
 export interface SessionOptions {
   inheritEnv: boolean;
-  /** Pause before each measurement, so an idle peer's spinning worker threads have gone to sleep. */
+  /** Pause before each measurement, ours and the peers', so the last process timed has gone quiet. */
   settleMs: number;
   /** Longest wait for one request. */
   requestTimeoutMs: number;
@@ -70,12 +70,21 @@ export class PeerSession {
     return s;
   }
 
+  /**
+   * Waits settleMs before a timing, ours as the peers': a process that has just
+   * answered can keep a core busy for a while (torch's did here), and whatever is
+   * timed next on a 2-core machine ran at half speed beside it.
+   */
+  settle(): Promise<void> {
+    return sleep(this.o.settleMs);
+  }
+
   /** Times one request on a peer; a dead or timed-out peer stays n/a for the rest of the session. */
   async time(name: PeerName, request: string): Promise<Cell> {
     const p = this.procs.get(name);
     if (p === undefined) return { ok: false, na: 'not run', detail: `${name} is not part of this bench` };
     if (p instanceof PeerError) return { ok: false, na: p.short, detail: p.detail };
-    await sleep(this.o.settleMs);
+    await this.settle();
     try {
       const timing = await p.request(request, this.o.requestTimeoutMs);
       return { ok: true, value: timing.medianS, timing };

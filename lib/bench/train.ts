@@ -141,6 +141,7 @@ export async function runTrain(ctx: BenchContext): Promise<TrainRow[]> {
     const session = await PeerSession.open(live, threads, ctx.session, ctx.peerInfo, ctx.peerStartErrors);
     try {
       for (const c of cases) {
+        await session.settle();
         const row: TrainRow = { ...c, threads, ours: timeTrainOurs(c, ctx.measure), peers: {}, ratios: {} };
         const request = trainRequest(c, ctx.measure);
         for (const p of peers) {
