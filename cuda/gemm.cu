@@ -51,24 +51,19 @@ void run(const GemmArgs& g, const DenseSource<T>& a, const DenseSource<T>& b, co
   tile::run_tiles<tile::TileKernel<Math, LoaderA, LoaderB, MatrixEpilogue<T>>>(a, b, epi, g.m, g.n, g.k, g.batch);
 }
 
-template <typename M>
-struct Tag {
-  using type = M;
-};
-
 // Both operands 16-byte aligned: cp.async in the operands' own orientation, into
 // the layouts of Math<T, k-major A, k-major B>.
+template <typename M, typename T>
+void run_async_as(const GemmArgs& g, const DenseSource<T>& a, const DenseSource<T>& b, const MatrixEpilogue<T>& epi) {
+  run<M, tile::AsyncLoader<typename M::LayoutA, T, M::kThreads>,
+      tile::AsyncLoader<typename M::LayoutB, T, M::kThreads>>(g, a, b, epi);
+}
 template <template <typename, bool, bool> class Math, typename T>
 void run_async(const GemmArgs& g, const DenseSource<T>& a, const DenseSource<T>& b, const MatrixEpilogue<T>& epi) {
-  auto with = [&](auto type) {
-    using M = typename decltype(type)::type;
-    run<M, tile::AsyncLoader<typename M::LayoutA, T, M::kThreads>,
-        tile::AsyncLoader<typename M::LayoutB, T, M::kThreads>>(g, a, b, epi);
-  };
-  if (!g.trans_a && g.trans_b) return with(Tag<Math<T, true, true>>{});
-  if (!g.trans_a) return with(Tag<Math<T, true, false>>{});
-  if (g.trans_b) return with(Tag<Math<T, false, true>>{});
-  with(Tag<Math<T, false, false>>{});
+  if (!g.trans_a && g.trans_b) return run_async_as<Math<T, true, true>>(g, a, b, epi);
+  if (!g.trans_a) return run_async_as<Math<T, true, false>>(g, a, b, epi);
+  if (g.trans_b) return run_async_as<Math<T, false, true>>(g, a, b, epi);
+  run_async_as<Math<T, false, false>>(g, a, b, epi);
 }
 
 __global__ void wgmma_probe(int* out) { *out = tile::kWgmmaCompiled ? 1 : 0; }

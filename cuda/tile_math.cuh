@@ -89,12 +89,20 @@ struct SimtLayout {
 
 // ---- math -----------------------------------------------------------------------
 
+// What the mainloop asks of a math that reads shared memory with ordinary loads and
+// finishes its products inside compute() (WgmmaMath differs in all three).
+struct SyncMath {
+  static constexpr int kSmemAlign = 128;      // the stages' alignment
+  static constexpr bool kAsyncProxy = false;  // no async-proxy reads to fence for
+  static constexpr int kBatchesInFlight = 0;  // compute() returns with its products done
+};
+
 // fp16/bf16 on tensor cores. 8 warps as 2 (M) x 4 (N), each a 64x32 warp tile of
 // 4x4 mma m16n8k16 tiles, fp32 accumulators. 3 stages of 16 KB: 48 KB of shared
 // memory, so two blocks fit an SM even on sm_86/sm_89 (100 KB), and with cp.async
 // loaders ~128 registers, so they fit its register file too.
 template <typename T, bool KMajorA, bool KMajorB>
-struct TcMath {
+struct TcMath : SyncMath {
   static constexpr int BM = 128, BN = 128, BK = 32, kThreads = 256, kStages = 3;
   // blocks per SM to fit registers for: 2 with cp.async loaders; 1 when operands
   // are staged through registers (their runs and values need ~40 more)
@@ -105,9 +113,6 @@ struct TcMath {
   using LayoutB = HalfLayout<BN, BK, KMajorB>;
   static constexpr int kStageBytes = LayoutA::kBytes + LayoutB::kBytes;
   static constexpr int kSmemBytes = kStages * kStageBytes;
-  static constexpr int kSmemAlign = 128;      // the stages' alignment
-  static constexpr bool kAsyncProxy = false;  // plain shared-memory reads
-  static constexpr int kBatchesInFlight = 0;  // compute() returns with its products done
 
   float acc[MI][NI][4];
 
@@ -190,7 +195,7 @@ struct TcMath {
 // shared-memory reads are broadcasts or consecutive vectors. C is the type held in
 // shared memory, Acc the accumulator (uint32 for the integer types: wrapping sums).
 template <typename C, typename Acc_, int BM_, int BN_, int GM, int GN>
-struct SimtMath {
+struct SimtMath : SyncMath {
   static constexpr int BM = BM_, BN = BN_, BK = 8, kThreads = 256, kStages = 2;
   static constexpr int kMinBlocksAsync = 2, kMinBlocksStaged = 2;
   static constexpr int TM = 4 * GM, TN = 4 * GN;
@@ -200,9 +205,6 @@ struct SimtMath {
   using LayoutB = SimtLayout<BN, BK, C, kThreads>;
   static constexpr int kStageBytes = LayoutA::kBytes + LayoutB::kBytes;
   static constexpr int kSmemBytes = kStages * kStageBytes;
-  static constexpr int kSmemAlign = 128;      // the stages' alignment
-  static constexpr bool kAsyncProxy = false;  // plain shared-memory reads
-  static constexpr int kBatchesInFlight = 0;  // compute() returns with its products done
 
   Acc acc[TM][TN];
 

@@ -46,7 +46,6 @@ struct WgmmaLayout {
     const int chunk = KMajor ? k / 8 : x % 64 / 8;
     return row * 128 + (chunk ^ (row & 7)) * 16;
   }
-  __host__ __device__ static constexpr bool run_along_k(bool) { return KMajor; }
 };
 
 template <typename T, int BN_, bool KMajorA, bool KMajorB>
