@@ -33,9 +33,9 @@ struct AmpLaunch {
 static_assert(sizeof(AmpLaunch<double>) <= kParamBytes, "unscale table exceeds the parameter space");
 
 template <typename T>
-__global__ void __launch_bounds__(kThreads) amp_unscale_kernel(const __grid_constant__ AmpLaunch<dev_compute_t<T>> a) {
-  using L = DevCompute<T>;
-  using C = dev_compute_t<T>;
+__global__ void __launch_bounds__(kThreads) amp_unscale_kernel(const __grid_constant__ AmpLaunch<compute_t<T>> a) {
+  using L = Compute<T>;
+  using C = compute_t<T>;
   bool bad = false;
   for_each_element(a.table, [&](const AmpSlot& s, int64_t i) {
     T* x = static_cast<T*>(s.data);
@@ -50,7 +50,7 @@ __global__ void __launch_bounds__(kThreads) amp_unscale_kernel(const __grid_cons
 
 template <typename T>
 void amp_unscale(const AmpTensor* tensors, int64_t count, double inv_scale, float* found_inf) {
-  using C = dev_compute_t<T>;
+  using C = compute_t<T>;
   AmpLaunch<C> launch;
   launch.inv = static_cast<C>(inv_scale);
   launch.write = launch.inv != C(1);

@@ -28,7 +28,7 @@ __device__ __forceinline__ void atomic_add(bfloat16* p, bfloat16 v) {
 template <typename T>
 __device__ __forceinline__ void atomic_add_byte(T* p, T v) {
   static_assert(sizeof(T) == 1, "one-byte storage types only");
-  using L = DevCompute<T>;
+  using L = Compute<T>;
   const uintptr_t addr = reinterpret_cast<uintptr_t>(p);
   unsigned int* word = reinterpret_cast<unsigned int*>(addr & ~uintptr_t(3));
   const unsigned shift = static_cast<unsigned>(addr & 3) * 8;  // little-endian byte order

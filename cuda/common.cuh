@@ -1,10 +1,6 @@
 // What every CUDA kernel file shares: error checks that throw (a library must never
-// exit), the backend's one stream, launch sizes, and the storage-type traits that
-// map tensorgrad's host storage types onto device arithmetic.
-//
-// Storage types: tg::half and tg::bfloat16 hold the IEEE bits (uint16_t), exactly
-// the layout of __half and __nv_bfloat16, so kernels take the tensorgrad types and
-// convert with the intrinsics below (round to nearest even, subnormals kept).
+// exit), the backend's one stream and launch sizes. Kernels take tensorgrad's storage
+// types and convert with Compute<T> (native/half.h), the trait the CPU uses too.
 #pragma once
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -46,57 +42,6 @@ inline unsigned grid_for(int64_t n, int threads = kThreads) {
   const int64_t g = need < cap ? need : cap;
   return static_cast<unsigned>(g < 1 ? 1 : g);
 }
-
-// Storage-type traits on the device, mirroring tg::Compute<T> of native/half.h:
-// `type` is the arithmetic type, load widens a stored value, store narrows (floats
-// round to nearest even; uint8 wraps like PyTorch's; bool is "non-zero").
-template <typename T>
-struct DevCompute {
-  using type = T;
-  __device__ __forceinline__ static T load(T v) { return v; }
-  template <typename C>
-  __device__ __forceinline__ static T store(C v) { return static_cast<T>(v); }
-};
-template <>
-struct DevCompute<half> {
-  using type = float;
-  __device__ __forceinline__ static float load(half v) { return __half2float(__ushort_as_half(v.bits)); }
-  template <typename C>
-  __device__ __forceinline__ static half store(C v) {
-    return half{__half_as_ushort(__float2half_rn(static_cast<float>(v)))};
-  }
-};
-template <>
-struct DevCompute<bfloat16> {
-  using type = float;
-  __device__ __forceinline__ static float load(bfloat16 v) {
-    return __bfloat162float(__ushort_as_bfloat16(v.bits));
-  }
-  template <typename C>
-  __device__ __forceinline__ static bfloat16 store(C v) {
-    return bfloat16{__bfloat16_as_ushort(__float2bfloat16_rn(static_cast<float>(v)))};
-  }
-};
-template <>
-struct DevCompute<uint8_t> {
-  using type = int32_t;
-  __device__ __forceinline__ static int32_t load(uint8_t v) { return v; }
-  template <typename C>
-  __device__ __forceinline__ static uint8_t store(C v) {
-    return static_cast<uint8_t>(static_cast<int64_t>(v));
-  }
-};
-template <>
-struct DevCompute<boolean> {
-  using type = int32_t;
-  __device__ __forceinline__ static int32_t load(boolean v) { return v.value; }
-  template <typename C>
-  __device__ __forceinline__ static boolean store(C v) {
-    return boolean{static_cast<uint8_t>(v != C(0))};
-  }
-};
-template <typename T>
-using dev_compute_t = typename DevCompute<T>::type;
 
 // NaN test of a compute value; integers are never NaN.
 template <typename C>

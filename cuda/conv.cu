@@ -79,7 +79,7 @@ __global__ void bias_partial_kernel(const T* gy, int64_t oc, int64_t p, int64_t 
   for (int64_t img = q0 / p; img * p < q1; ++img) {
     const int64_t lo = tile::imax(q0 - img * p, 0), hi = tile::imin(q1 - img * p, p);
     const T* src = gy + (img * oc + o) * p;
-    for (int64_t j = lo + threadIdx.x; j < hi; j += blockDim.x) sum += static_cast<A>(DevCompute<T>::load(src[j]));
+    for (int64_t j = lo + threadIdx.x; j < hi; j += blockDim.x) sum += static_cast<A>(Compute<T>::load(src[j]));
   }
   sum = block_sum(sum);
   if (threadIdx.x == 0) partial[o * gridDim.y + blockIdx.y] = sum;
@@ -90,7 +90,7 @@ __global__ void bias_finish_kernel(const A* partial, int splits, int64_t oc, T* 
   for (int64_t o = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; o < oc; o += int64_t(gridDim.x) * blockDim.x) {
     A sum = A(0);
     for (int s = 0; s < splits; ++s) sum += partial[o * splits + s];
-    gb[o] = DevCompute<T>::template store<A>(sum);
+    gb[o] = Compute<T>::template store<A>(sum);
   }
 }
 

@@ -236,7 +236,7 @@ struct GradOutputRows {
 // channel's bias (forward; may be null).
 template <typename T>
 struct PlaneEpilogue {
-  using C = dev_compute_t<T>;
+  using C = compute_t<T>;
   T* out = nullptr;  // image 0
   const T* bias = nullptr;
   int64_t image_stride = 0, plane_size = 0, rows = 0, cols = 0;
@@ -252,8 +252,8 @@ struct PlaneEpilogue {
   __device__ __forceinline__ void store(int64_t group, int, int64_t row, int64_t col, Acc acc) const {
     if (row >= rows || col >= cols) return;
     C v = static_cast<C>(acc);
-    if (bias) v += DevCompute<T>::load(bias[group * rows + row]);
-    out[offset(group, row, col)] = DevCompute<T>::template store<C>(v);
+    if (bias) v += Compute<T>::load(bias[group * rows + row]);
+    out[offset(group, row, col)] = Compute<T>::template store<C>(v);
   }
 };
 

@@ -81,9 +81,9 @@ struct GroupWalk {
 template <typename T, int kGroup>
 __global__ void __launch_bounds__(kThreads)
     forward_kernel(CrossEntropyArgs a, const T* x, const int32_t* target, const T* weight, T* loss,
-                   dev_compute_t<T>* lse, T* weight_used) {
-  using L = DevCompute<T>;
-  using C = dev_compute_t<T>;
+                   compute_t<T>* lse, T* weight_used) {
+  using L = Compute<T>;
+  using C = compute_t<T>;
   using W = GroupWalk<kGroup>;
   __shared__ C smem[kThreads / 32];
   const C eps = static_cast<C>(a.smoothing), inv_c = C(1) / static_cast<C>(a.c);
@@ -127,9 +127,9 @@ __global__ void __launch_bounds__(kThreads)
 template <typename T, int kGroup>
 __global__ void __launch_bounds__(kThreads)
     backward_kernel(CrossEntropyArgs a, const T* x, const int32_t* target, const T* weight,
-                    const dev_compute_t<T>* lse, const T* gloss, T* gx) {
-  using L = DevCompute<T>;
-  using C = dev_compute_t<T>;
+                    const compute_t<T>* lse, const T* gloss, T* gx) {
+  using L = Compute<T>;
+  using C = compute_t<T>;
   using W = GroupWalk<kGroup>;
   __shared__ C smem[kThreads / 32];
   const C eps = static_cast<C>(a.smoothing), inv_c = C(1) / static_cast<C>(a.c);

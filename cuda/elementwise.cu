@@ -29,8 +29,8 @@ __device__ __forceinline__ int64_t int_pow(int64_t x, int64_t y) {
 // One binary op in the compute type C of T, stored as T. maximum and minimum
 // return a NaN first operand (and a NaN second one, since both compares fail).
 template <BinaryOp Op, typename T>
-__device__ __forceinline__ T binary_op(dev_compute_t<T> x, dev_compute_t<T> y) {
-  using L = DevCompute<T>;
+__device__ __forceinline__ T binary_op(compute_t<T> x, compute_t<T> y) {
+  using L = Compute<T>;
   if constexpr (Op == BinaryOp::add) return L::store(x + y);
   else if constexpr (Op == BinaryOp::sub) return L::store(x - y);
   else if constexpr (Op == BinaryOp::mul) return L::store(x * y);
@@ -39,7 +39,7 @@ __device__ __forceinline__ T binary_op(dev_compute_t<T> x, dev_compute_t<T> y) {
   else if constexpr (Op == BinaryOp::minimum) return L::store((x < y || is_nan(x)) ? x : y);
   else {
     static_assert(Op == BinaryOp::pow, "every binary op has a branch above");
-    if constexpr (std::is_floating_point_v<dev_compute_t<T>>) return L::store(pow(x, y));
+    if constexpr (std::is_floating_point_v<compute_t<T>>) return L::store(pow(x, y));
     else return L::store(int_pow(x, y));
   }
 }
@@ -64,7 +64,7 @@ struct BinaryElement {
   const T* a;
   const T* b;
   __device__ void operator()(const int64_t (&off)[3]) const {
-    using L = DevCompute<T>;
+    using L = Compute<T>;
     out[off[0]] = binary_op<Op, T>(L::load(a[off[1]]), L::load(b[off[2]]));
   }
 };
@@ -75,7 +75,7 @@ struct CompareElement {
   const T* a;
   const T* b;
   __device__ void operator()(const int64_t (&off)[3]) const {
-    using L = DevCompute<T>;
+    using L = Compute<T>;
     out[off[0]] = boolean{static_cast<uint8_t>(compare_op<Op>(L::load(a[off[1]]), L::load(b[off[2]])))};
   }
 };
@@ -84,7 +84,7 @@ struct CompareElement {
 
 template <typename T>
 void binary(BinaryOp op, const Iter& it, T* out, const T* a, const T* b) {
-  constexpr bool kFloat = std::is_floating_point_v<dev_compute_t<T>>;
+  constexpr bool kFloat = std::is_floating_point_v<compute_t<T>>;
   switch (op) {
     // the table's second column says whether integer dtypes reach the op
 #define TG_CASE(name, ints)                                                              \

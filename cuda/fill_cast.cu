@@ -30,19 +30,19 @@ __global__ void fill_kernel(W* out, int64_t n, W v) {
 // truncated, then stored with the destination's rule (uint8 wraps mod 256).
 template <typename S, typename D>
 __device__ __forceinline__ D cast_value(S s) {
-  const auto v = DevCompute<S>::load(s);
-  if constexpr (std::is_integral_v<dev_compute_t<D>> && std::is_floating_point_v<decltype(v)>) {
+  const auto v = Compute<S>::load(s);
+  if constexpr (std::is_integral_v<compute_t<D>> && std::is_floating_point_v<decltype(v)>) {
     double d = static_cast<double>(v);
     if constexpr (std::is_same_v<D, boolean>) {
-      return DevCompute<D>::store(d != 0.0 ? 1 : 0);
+      return Compute<D>::store(d != 0.0 ? 1 : 0);
     } else {
-      if (!(v == v)) return DevCompute<D>::store(0);
+      if (!(v == v)) return Compute<D>::store(0);
       const double lo = -2147483648.0, hi = 2147483647.0;
       d = d < lo ? lo : (d > hi ? hi : d);
-      return DevCompute<D>::store(static_cast<int64_t>(d));
+      return Compute<D>::store(static_cast<int64_t>(d));
     }
   } else {
-    return DevCompute<D>::store(v);
+    return Compute<D>::store(v);
   }
 }
 

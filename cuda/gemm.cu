@@ -121,7 +121,7 @@ void gemm_simt(const GemmArgs& g, const T* a, const T* b, const MatrixEpilogue<T
 
 template <typename T>
 void gemm(const GemmArgs& args, const T* a, const T* b, T* c) {
-  using C = dev_compute_t<T>;
+  using C = compute_t<T>;
   using Acc = typename TilePath<T>::template Math<true, true>::Acc;
   if (args.m <= 0 || args.n <= 0 || args.batch <= 0) return;
   GemmArgs g = args;

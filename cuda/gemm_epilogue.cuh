@@ -66,7 +66,7 @@ __device__ __forceinline__ C activate(C v, GemmAct act) {
 // product term is exactly 0 (alpha is never multiplied by anything).
 template <typename T>
 struct MatrixEpilogue {
-  using C = dev_compute_t<T>;
+  using C = compute_t<T>;
   T* c = nullptr;
   const T* bias = nullptr;  // (cols) or null
   int64_t ldc = 0, stride_c = 0, rows = 0, cols = 0;
@@ -79,9 +79,9 @@ struct MatrixEpilogue {
     if (row >= rows || col >= cols) return;
     T* p = c + batch * stride_c + row * ldc + col;
     C v = has_product ? wrapping_mul(alpha, static_cast<C>(acc)) : C(0);
-    if (beta != C(0)) v = wrapping_add(v, wrapping_mul(beta, DevCompute<T>::load(*p)));
-    if (bias) v = wrapping_add(v, DevCompute<T>::load(bias[col]));
-    *p = DevCompute<T>::template store<C>(activate(v, act));
+    if (beta != C(0)) v = wrapping_add(v, wrapping_mul(beta, Compute<T>::load(*p)));
+    if (bias) v = wrapping_add(v, Compute<T>::load(bias[col]));
+    *p = Compute<T>::template store<C>(activate(v, act));
   }
 };
 

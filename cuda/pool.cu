@@ -72,8 +72,8 @@ __device__ __forceinline__ void grid_stride(int64_t n, F&& f) {
 
 template <typename T>
 __global__ void max_pool_kernel(const PoolArgs a, const T* x, T* y, int32_t* indices) {
-  using L = DevCompute<T>;
-  using C = dev_compute_t<T>;
+  using L = Compute<T>;
+  using C = compute_t<T>;
   grid_stride(a.planes * a.oh * a.ow, [&](int64_t o) {
     const Pos q = unflatten(o, a.oh, a.ow);
     const Span r = window_span(q.i, a.h, a.kh, a.stride_h, a.pad_h, a.dil_h, false);
@@ -105,19 +105,19 @@ __global__ void max_pool_scatter_kernel(const PoolArgs a, const T* gy, const int
   const int64_t hw = a.h * a.w, ohw = a.oh * a.ow;
   grid_stride(a.planes * ohw, [&](int64_t o) {
     const int64_t idx = indices[o];
-    if (idx >= 0 && idx < hw) atomicAdd(acc + o / ohw * hw + idx, static_cast<Acc>(DevCompute<T>::load(gy[o])));
+    if (idx >= 0 && idx < hw) atomicAdd(acc + o / ohw * hw + idx, static_cast<Acc>(Compute<T>::load(gy[o])));
   });
 }
 
 template <typename T>
 __global__ void store_kernel(const float* src, T* dst, int64_t n) {
-  grid_stride(n, [&](int64_t e) { dst[e] = DevCompute<T>::store(src[e]); });
+  grid_stride(n, [&](int64_t e) { dst[e] = Compute<T>::store(src[e]); });
 }
 
 template <typename T>
 __global__ void avg_pool_kernel(const PoolArgs a, const T* x, T* y) {
-  using L = DevCompute<T>;
-  using C = dev_compute_t<T>;
+  using L = Compute<T>;
+  using C = compute_t<T>;
   grid_stride(a.planes * a.oh * a.ow, [&](int64_t o) {
     const Pos q = unflatten(o, a.oh, a.ow);
     const Span r = window_span(q.i, a.h, a.kh, a.stride_h, a.pad_h, 1, a.count_include_pad);
@@ -137,8 +137,8 @@ __global__ void avg_pool_kernel(const PoolArgs a, const T* x, T* y) {
 // descending (the CPU walks kernel columns ascending).
 template <typename T>
 __global__ void avg_pool_backward_kernel(const PoolArgs a, const T* gy, T* gx) {
-  using L = DevCompute<T>;
-  using C = dev_compute_t<T>;
+  using L = Compute<T>;
+  using C = compute_t<T>;
   grid_stride(a.planes * a.h * a.w, [&](int64_t e) {
     const Pos q = unflatten(e, a.h, a.w);
     // output i holds input row y when i*stride - pad <= y <= i*stride - pad + k - 1
@@ -163,8 +163,8 @@ __global__ void avg_pool_backward_kernel(const PoolArgs a, const T* gy, T* gx) {
 // columns' sums added.
 template <typename T>
 __global__ void adaptive_avg_pool_kernel(const PoolArgs a, const T* x, T* y) {
-  using L = DevCompute<T>;
-  using C = dev_compute_t<T>;
+  using L = Compute<T>;
+  using C = compute_t<T>;
   grid_stride(a.planes * a.oh * a.ow, [&](int64_t o) {
     const Pos q = unflatten(o, a.oh, a.ow);
     const Span r = adaptive_span(q.i, a.oh, a.h);
@@ -184,8 +184,8 @@ __global__ void adaptive_avg_pool_kernel(const PoolArgs a, const T* x, T* y) {
 // outputs holding the column (ascending) summed, then those sums added: the CPU's order.
 template <typename T>
 __global__ void adaptive_avg_pool_backward_kernel(const PoolArgs a, const T* gy, T* gx) {
-  using L = DevCompute<T>;
-  using C = dev_compute_t<T>;
+  using L = Compute<T>;
+  using C = compute_t<T>;
   grid_stride(a.planes * a.h * a.w, [&](int64_t e) {
     const Pos q = unflatten(e, a.h, a.w);
     const T* gp = gy + q.p * a.oh * a.ow;
@@ -230,7 +230,7 @@ template <typename T>
 void max_pool2d_backward(const PoolArgs& a, const T* gy, const int32_t* indices, T* gx) {
   const int64_t n = inputs(a);
   if (n == 0) return;
-  if constexpr (std::is_same_v<T, dev_compute_t<T>>) {  // float, double: add in place
+  if constexpr (std::is_same_v<T, compute_t<T>>) {  // float, double: add in place
     TG_CUDA_CHECK(cudaMemsetAsync(gx, 0, static_cast<size_t>(n) * sizeof(T), stream()));
     launch_over(outputs(a), max_pool_scatter_kernel<T, T>, a, gy, indices, gx);
   } else {  // half types: add in float, round once

@@ -60,8 +60,8 @@ __device__ __forceinline__ double next_toward(C from, C to) {
 template <typename T>
 __global__ void random_kernel(RandomKind kind, T* out, int64_t n, uint64_t seed, uint64_t offset,
                               double p1, double p2) {
-  using L = DevCompute<T>;
-  using C = dev_compute_t<T>;
+  using L = Compute<T>;
+  using C = compute_t<T>;
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
     const PhiloxBlock r = philox(offset + static_cast<uint64_t>(i), seed);

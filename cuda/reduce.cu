@@ -136,23 +136,23 @@ struct SumProd {
   bool prod;
 
   __device__ Acc identity() const { return prod ? Acc(1) : Acc(0); }
-  __device__ static Acc lift(T v, int64_t) { return static_cast<Acc>(DevCompute<T>::load(v)); }
+  __device__ static Acc lift(T v, int64_t) { return static_cast<Acc>(Compute<T>::load(v)); }
   __device__ Acc operator()(Acc a, Acc b) const { return prod ? a * b : a + b; }
-  __device__ void write(Acc a, int64_t p) const { y[p] = DevCompute<T>::store(a); }
+  __device__ void write(Acc a, int64_t p) const { y[p] = Compute<T>::store(a); }
 };
 
 // max and min with the position of the first extreme; NaN propagates (the first one)
 template <typename T>
 struct ArgExtreme {
   using Storage = T;
-  using C = dev_compute_t<T>;
+  using C = compute_t<T>;
   using Acc = ArgAcc<C>;
   T* y;
   int32_t* indices;  // may be null
   bool max;
 
   __device__ Acc identity() const { return {C(0), -1}; }
-  __device__ static Acc lift(T v, int64_t j) { return {DevCompute<T>::load(v), j}; }
+  __device__ static Acc lift(T v, int64_t j) { return {Compute<T>::load(v), j}; }
   __device__ Acc operator()(const Acc& a, const Acc& b) const {
     if (a.index < 0) return b;
     if (b.index < 0) return a;
@@ -166,7 +166,7 @@ struct ArgExtreme {
   }
   // an empty reduction (r == 0) stores 0 and leaves its index alone, as the CPU does
   __device__ void write(const Acc& a, int64_t p) const {
-    y[p] = DevCompute<T>::store(a.index < 0 ? C(0) : a.value);
+    y[p] = Compute<T>::store(a.index < 0 ? C(0) : a.value);
     if (indices != nullptr && a.index >= 0) indices[p] = static_cast<int32_t>(a.index);
   }
 };
@@ -272,8 +272,8 @@ __device__ __forceinline__ double log_of(double v) { return log(v); }
 // Each group owns whole rows (one column of inner each lane): max, sum of exp, write.
 template <typename T>
 __global__ void __launch_bounds__(kThreads) softmax_kernel(const T* x, T* y, Geometry g, bool log) {
-  using L = DevCompute<T>;
-  using C = dev_compute_t<T>;
+  using L = Compute<T>;
+  using C = compute_t<T>;
   __shared__ C smem[kThreads];
   const int64_t work = (g.tiles + blockDim.z - 1) / blockDim.z;
   for (int64_t b = blockIdx.x; b < work; b += gridDim.x) {

@@ -77,7 +77,7 @@ struct SimtLayout {
     C* s = reinterpret_cast<C*>(stage);
     C c[kV];
 #pragma unroll
-    for (int i = 0; i < kV; ++i) c[i] = static_cast<C>(DevCompute<T>::load(v[i]));
+    for (int i = 0; i < kV; ++i) c[i] = static_cast<C>(Compute<T>::load(v[i]));
     if (along_k) {
 #pragma unroll
       for (int i = 0; i < kV; ++i) s[(k + i) * kPitch + x] = c[i];
@@ -267,7 +267,7 @@ struct SimtMath : SyncMath {
 // tiles are stored k-contiguous (only the tensor-core layouts care).
 template <typename T>
 struct TilePath {  // double, int32, uint8, bool: the simple path
-  using C = dev_compute_t<T>;
+  using C = compute_t<T>;
   using Acc = std::conditional_t<std::is_integral_v<C>, uint32_t, C>;
   template <bool, bool>
   using Math = SimtMath<C, Acc, 64, 64, 1, 1>;

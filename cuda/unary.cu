@@ -101,7 +101,7 @@ __device__ __forceinline__ C unary_op(C v, const UnaryParams& p) {
 // (n) -> (n)
 template <typename T, UnaryOp Op>
 __global__ void unary_kernel(const T* x, T* y, int64_t n, UnaryParams p) {
-  using L = DevCompute<T>;
+  using L = Compute<T>;
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step)
     y[i] = L::store(unary_op<Op>(L::load(x[i]), p));
@@ -118,7 +118,7 @@ void launch_unary(const T* x, T* y, int64_t n, const UnaryParams& p) {
 
 template <typename T>
 void unary(UnaryOp op, const T* x, T* y, int64_t n, const UnaryParams& p) {
-  constexpr bool kFloat = std::is_floating_point_v<dev_compute_t<T>>;
+  constexpr bool kFloat = std::is_floating_point_v<compute_t<T>>;
   switch (op) {
     // the table's second column says whether integer dtypes reach the op
 #define TG_CASE(name, ints)                                                \

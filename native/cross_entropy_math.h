@@ -8,16 +8,12 @@
 #pragma once
 #include <cstdint>
 
-#ifdef __CUDACC__
-#define TG_CE_HOST_DEVICE __host__ __device__
-#else
-#define TG_CE_HOST_DEVICE
-#endif
+#include "host_device.h"
 
 namespace tg {
 
 // Whether a position's target counts: a class in [0, c) that is not the ignored index.
-TG_CE_HOST_DEVICE inline bool cross_entropy_counts(int32_t t, int64_t c, int64_t ignore_index) {
+TG_HOST_DEVICE inline bool cross_entropy_counts(int32_t t, int64_t c, int64_t ignore_index) {
   return t != ignore_index && t >= 0 && t < c;
 }
 
@@ -27,7 +23,7 @@ TG_CE_HOST_DEVICE inline bool cross_entropy_counts(int32_t t, int64_t c, int64_t
 // sum infinite, and 0 * inf would turn PyTorch's finite loss into NaN. (Without
 // smoothing the kernels do not even gather weighted_shift across threads.)
 template <typename C>
-TG_CE_HOST_DEVICE inline C cross_entropy_loss(C log_sum, C target_shift, C w_t, C weighted_shift, C weight_sum,
+TG_HOST_DEVICE inline C cross_entropy_loss(C log_sum, C target_shift, C w_t, C weighted_shift, C weight_sum,
                                               C eps, C inv_c) {
   C loss = eps == C(1) ? C(0) : (C(1) - eps) * w_t * (log_sum - target_shift);
   if (eps != C(0)) loss += eps * inv_c * (weight_sum * log_sum - weighted_shift);
@@ -42,13 +38,13 @@ struct CrossEntropyGrad {
   C class_scale;    // gloss eps / c: the smoothing term's -w_j x_j
   C target_scale;   // gloss (1 - eps) w_t: the target term's -w_t x_t
 
-  TG_CE_HOST_DEVICE C at(C softmax_j, C w_j, bool is_target) const {
+  TG_HOST_DEVICE C at(C softmax_j, C w_j, bool is_target) const {
     return softmax_j * softmax_scale - w_j * class_scale - (is_target ? target_scale : C(0));
   }
 };
 
 template <typename C>
-TG_CE_HOST_DEVICE inline CrossEntropyGrad<C> cross_entropy_grad(C gloss, C w_t, C weight_sum, C eps, C inv_c) {
+TG_HOST_DEVICE inline CrossEntropyGrad<C> cross_entropy_grad(C gloss, C w_t, C weight_sum, C eps, C inv_c) {
   return {gloss * ((C(1) - eps) * w_t + eps * weight_sum * inv_c), gloss * eps * inv_c, gloss * (C(1) - eps) * w_t};
 }
 

@@ -1,9 +1,18 @@
 // Storage types for float16, bfloat16 and bool, with conversions that round to
 // nearest even and keep subnormals, infinities and NaN. Kernels compute in the
 // type that Compute<T> names (float for both half types) and convert at load/store.
+// Compute is one trait for both backends: in CUDA device code the half types hold
+// exactly the bits of __half and __nv_bfloat16 and convert with the hardware's
+// instructions, elsewhere with the bit arithmetic below; both round the same way.
 #pragma once
 #include <cstdint>
 #include <cstring>
+
+#include "host_device.h"
+#ifdef __CUDACC__
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#endif
 
 namespace tg {
 
@@ -68,43 +77,72 @@ inline uint16_t float_to_bf16_bits(float f) {
 }
 inline float bf16_bits_to_float(uint16_t b) { return bits_float(static_cast<uint32_t>(b) << 16); }
 
-// Compute<T>: the arithmetic type of a storage type, with load/store between them.
+// Compute<T>: the arithmetic type of a storage type, with load/store between them
+// (uint8 wraps like PyTorch's; bool is "non-zero").
 template <typename T>
 struct Compute {
   using type = T;
-  static T load(T v) { return v; }
+  TG_HOST_DEVICE static T load(T v) { return v; }
   template <typename C>
-  static T store(C v) { return static_cast<T>(v); }
+  TG_HOST_DEVICE static T store(C v) {
+    return static_cast<T>(v);
+  }
 };
 template <>
 struct Compute<half> {
   using type = float;
-  static float load(half v) { return half_bits_to_float(v.bits); }
+  TG_HOST_DEVICE static float load(half v) {
+#ifdef __CUDA_ARCH__
+    return __half2float(__ushort_as_half(v.bits));
+#else
+    return half_bits_to_float(v.bits);
+#endif
+  }
   template <typename C>
-  static half store(C v) { return half{float_to_half_bits(static_cast<float>(v))}; }
+  TG_HOST_DEVICE static half store(C v) {
+#ifdef __CUDA_ARCH__
+    return half{__half_as_ushort(__float2half_rn(static_cast<float>(v)))};
+#else
+    return half{float_to_half_bits(static_cast<float>(v))};
+#endif
+  }
 };
 template <>
 struct Compute<bfloat16> {
   using type = float;
-  static float load(bfloat16 v) { return bf16_bits_to_float(v.bits); }
+  TG_HOST_DEVICE static float load(bfloat16 v) {
+#ifdef __CUDA_ARCH__
+    return __bfloat162float(__ushort_as_bfloat16(v.bits));
+#else
+    return bf16_bits_to_float(v.bits);
+#endif
+  }
   template <typename C>
-  static bfloat16 store(C v) { return bfloat16{float_to_bf16_bits(static_cast<float>(v))}; }
+  TG_HOST_DEVICE static bfloat16 store(C v) {
+#ifdef __CUDA_ARCH__
+    return bfloat16{__bfloat16_as_ushort(__float2bfloat16_rn(static_cast<float>(v)))};
+#else
+    return bfloat16{float_to_bf16_bits(static_cast<float>(v))};
+#endif
+  }
 };
 template <>
 struct Compute<uint8_t> {
   using type = int32_t;
-  static int32_t load(uint8_t v) { return v; }
+  TG_HOST_DEVICE static int32_t load(uint8_t v) { return v; }
   template <typename C>
-  static uint8_t store(C v) {
-    return static_cast<uint8_t>(static_cast<int64_t>(v));  // wraps like PyTorch's uint8
+  TG_HOST_DEVICE static uint8_t store(C v) {
+    return static_cast<uint8_t>(static_cast<int64_t>(v));
   }
 };
 template <>
 struct Compute<boolean> {
   using type = int32_t;
-  static int32_t load(boolean v) { return v.value; }
+  TG_HOST_DEVICE static int32_t load(boolean v) { return v.value; }
   template <typename C>
-  static boolean store(C v) { return boolean{static_cast<uint8_t>(v != C(0))}; }
+  TG_HOST_DEVICE static boolean store(C v) {
+    return boolean{static_cast<uint8_t>(v != C(0))};
+  }
 };
 
 template <typename T>
