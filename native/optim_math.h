@@ -148,12 +148,18 @@ struct OptimBuffers {
   }
 };
 
+// The scaled gradient with L2 weight decay folded in: g += wd p.
+template <typename B, typename C, typename Choices>
+TG_HOST_DEVICE inline C decayed_grad(const OptimRule<C>& r, Choices c, const B& x, int64_t i, C p) {
+  const C g = x.grad(r, i);
+  return has(c, OptimChoice::decay) ? g + r.wd * p : g;
+}
+
 template <typename B, typename C = typename B::C, typename Choices>
 TG_HOST_DEVICE inline void sgd_update(const OptimRule<C>& r, const OptimStepConsts<C>&, Choices c, const B& x,
                                       int64_t i) {
   const C p = x.param(i);
-  C g = x.grad(r, i);
-  if (has(c, OptimChoice::decay)) g += r.wd * p;
+  C g = decayed_grad(r, c, x, i, p);
   if (has(c, OptimChoice::state0)) {  // momentum
     const C buf = has(c, OptimChoice::first_step) ? g : r.mom * x.load(x.s0, i) + r.keep * g;
     x.store(x.s0, i, buf);
@@ -166,12 +172,12 @@ template <typename B, typename C = typename B::C, typename Choices>
 TG_HOST_DEVICE inline void adam_update(const OptimRule<C>& r, const OptimStepConsts<C>& k, Choices c, const B& x,
                                        int64_t i) {
   C p = x.param(i);
-  C g = x.grad(r, i);
-  if (has(c, OptimChoice::decay)) {
-    if (has(c, OptimChoice::decoupled))
-      p *= r.shrink;
-    else
-      g += r.wd * p;
+  C g;
+  if (has(c, OptimChoice::decoupled)) {  // AdamW
+    if (has(c, OptimChoice::decay)) p *= r.shrink;
+    g = x.grad(r, i);
+  } else {
+    g = decayed_grad(r, c, x, i, p);
   }
   const C m = lerp(c, x.load(x.s0, i), g, r.w1);
   C v = r.b2 * x.load(x.s1, i) + r.w2 * g * g;
@@ -189,8 +195,7 @@ template <typename B, typename C = typename B::C, typename Choices>
 TG_HOST_DEVICE inline void rmsprop_update(const OptimRule<C>& r, const OptimStepConsts<C>&, Choices c, const B& x,
                                           int64_t i) {
   const C p = x.param(i);
-  C g = x.grad(r, i);
-  if (has(c, OptimChoice::decay)) g += r.wd * p;
+  C g = decayed_grad(r, c, x, i, p);
   const C sq = r.alpha * x.load(x.s0, i) + r.w_alpha * g * g;
   x.store(x.s0, i, sq);
   C var = sq;
@@ -213,8 +218,7 @@ template <typename B, typename C = typename B::C, typename Choices>
 TG_HOST_DEVICE inline void adagrad_update(const OptimRule<C>& r, const OptimStepConsts<C>& k, Choices c, const B& x,
                                           int64_t i) {
   const C p = x.param(i);
-  C g = x.grad(r, i);
-  if (has(c, OptimChoice::decay)) g += r.wd * p;
+  C g = decayed_grad(r, c, x, i, p);
   const C sum = x.load(x.s0, i) + g * g;
   x.store(x.s0, i, sum);
   x.put(i, p - k.step_size * (g / (sqrt_of(sum) + r.eps)));
