@@ -249,7 +249,7 @@ struct PlaneEpilogue {
   }
 
   template <typename Acc>
-  __device__ __forceinline__ void store(int64_t group, int, int64_t row, int64_t col, Acc acc) const {
+  __host__ __device__ __forceinline__ void store(int64_t group, int, int64_t row, int64_t col, Acc acc) const {
     if (row >= rows || col >= cols) return;
     C v = static_cast<C>(acc);
     if (bias) v += Compute<T>::load(bias[group * rows + row]);

@@ -22,12 +22,12 @@ namespace tg::cuda::tile {
 // Integers wrap as unsigned 32-bit arithmetic does (the CPU's int32 sums wrap the
 // same way in practice; here it is also defined behaviour).
 template <typename C>
-__device__ __forceinline__ C wrapping_add(C a, C b) {
+__host__ __device__ __forceinline__ C wrapping_add(C a, C b) {
   if constexpr (std::is_integral_v<C>) return static_cast<C>(static_cast<uint32_t>(a) + static_cast<uint32_t>(b));
   else return a + b;
 }
 template <typename C>
-__device__ __forceinline__ C wrapping_mul(C a, C b) {
+__host__ __device__ __forceinline__ C wrapping_mul(C a, C b) {
   if constexpr (std::is_integral_v<C>) return static_cast<C>(static_cast<uint32_t>(a) * static_cast<uint32_t>(b));
   else return a * b;
 }
@@ -37,13 +37,13 @@ __device__ __forceinline__ C wrapping_mul(C a, C b) {
 // kernels. float computes in float (as the CPU's float kernels); every other
 // compute type in double, truncated back for the integers (the CPU reference).
 template <typename C>
-__device__ __noinline__ C gelu_erf(C v) {
+__host__ __device__ __noinline__ C gelu_erf(C v) {
   if constexpr (std::is_same_v<C, float>) return 0.5f * v * (1.0f + erff(v * 0.70710678118654752440f));
   const double x = static_cast<double>(v);
   return static_cast<C>(0.5 * x * (1.0 + erf(x * 0.70710678118654752440)));
 }
 template <typename C>
-__device__ __noinline__ C gelu_tanh(C v) {
+__host__ __device__ __noinline__ C gelu_tanh(C v) {
   if constexpr (std::is_same_v<C, float>)
     return 0.5f * v * (1.0f + tanhf(0.79788456080286535588f * (v + 0.044715f * v * v * v)));
   const double x = static_cast<double>(v);
@@ -52,7 +52,7 @@ __device__ __noinline__ C gelu_tanh(C v) {
 
 // The fused activation; relu keeps NaN (a compare, not fmax).
 template <typename C>
-__device__ __forceinline__ C activate(C v, GemmAct act) {
+__host__ __device__ __forceinline__ C activate(C v, GemmAct act) {
   switch (act) {
     case GemmAct::relu: return v < C(0) ? C(0) : v;
     case GemmAct::gelu: return gelu_erf(v);
@@ -75,7 +75,7 @@ struct MatrixEpilogue {
   bool has_product = true;
 
   template <typename Acc>
-  __device__ __forceinline__ void store(int64_t batch, int, int64_t row, int64_t col, Acc acc) const {
+  __host__ __device__ __forceinline__ void store(int64_t batch, int, int64_t row, int64_t col, Acc acc) const {
     if (row >= rows || col >= cols) return;
     T* p = c + batch * stride_c + row * ldc + col;
     C v = has_product ? wrapping_mul(alpha, static_cast<C>(acc)) : C(0);

@@ -1,8 +1,9 @@
 /**
  * The CUDA kernels' host-checkable contracts, without a GPU: test/cuda-host/*.cu are
- * host programs that include the kernels' layout headers and emulate, from the PTX
- * ISA's definitions, how the tensor-core instructions read shared memory. They need
- * nvcc (skipped, and counted as skipped, where there is none).
+ * host programs that include the kernels' headers and emulate, from the PTX ISA's
+ * definitions, how the tensor-core instructions read shared memory, and how the
+ * tile loaders read the convolution's implicit-GEMM operands. They need nvcc
+ * (skipped, and counted as skipped, where there is none).
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -34,7 +35,7 @@ function runHostCheck(name: string): string[] {
   }
 }
 
-describe.skipIf(!NVCC)('cuda kernels: shared-memory layouts checked on the host', () => {
+describe.skipIf(!NVCC)('cuda kernels: layouts and index maps checked on the host', () => {
   it('the sm_90a GEMM tile: cp.async placement read back through its wgmma descriptors gives A*B', () => {
     const want = [128, 256].flatMap((bn) => ORIENTATIONS.map((o) => `wgmma 128x${bn} tile, ${o}: 0 errors`));
     expect(runHostCheck('wgmma_layout')).toEqual(want);
@@ -42,5 +43,10 @@ describe.skipIf(!NVCC)('cuda kernels: shared-memory layouts checked on the host'
 
   it('the sm_80 tensor-core tile: ldmatrix at its lane addresses and mma.sync fragments give A*B', () => {
     expect(runHostCheck('mma_layout')).toEqual(ORIENTATIONS.map((o) => `mma.sync tile, ${o}: 0 errors`));
+  });
+
+  it('the implicit-GEMM convolution: its sources read as the loaders read them give forward, grad-input and grad-weight', () => {
+    const tiles = ['float 128x8 runs of 4', 'double-path 64x8 runs of 2', 'half 128x32 runs of 8'];
+    expect(runHostCheck('conv_sources')).toEqual(tiles.map((t) => `conv passes, ${t}: 0 errors`));
   });
 });
