@@ -1,23 +1,47 @@
 #!/usr/bin/env bash
-# The GPU checks in one run, for a machine with an NVIDIA GPU, nvcc and (for the
+# The GPU checks in one run, for a machine with an NVIDIA GPU and (for the
 # benchmark's peer columns) python3 with a CUDA build of torch:
 #   bash scripts/gpu-check.sh [out-dir]
-# builds the CUDA addon, runs the CUDA test suite (every op against the CPU, gradchecks,
-# the MNIST CNN under float16 autocast) and a quick `bench cuda`, and leaves the logs
-# and the bench JSON in out-dir (default gpu-check/).
+# runs the CUDA test suite (every op against the CPU, gradchecks, the MNIST CNN under
+# float16 autocast) and a quick `bench cuda`, and leaves the logs and the bench JSON
+# in out-dir (default gpu-check/). What the machine lacks comes from .gpu-kit
+# (scripts/gpu-kit.sh, run beforehand elsewhere): Node, the modules, the MNIST files;
+# a carried CUDA addon and dist/ are used as they are, else they are built here
+# (which needs npm and nvcc). With the device tool: run `bash scripts/gpu-check.sh
+# $OUT` carrying .gpu-kit, dist and build/Release/tensorgrad.node (at most 8 files
+# come back; this writes 6, or 7 with a build log).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-gpu-check}"
+kit=.gpu-kit
 mkdir -p "$out"
 nvidia-smi > "$out/nvidia-smi.txt" 2>&1 || true
+
+if ! command -v node > /dev/null; then
+  [ -f "$kit/node.xz" ] || { echo "no node here and no $kit/node.xz: run scripts/gpu-kit.sh and carry $kit"; exit 1; }
+  mkdir -p /tmp/tg-node
+  python3 -c "import lzma, shutil; shutil.copyfileobj(lzma.open('$kit/node.xz'), open('/tmp/tg-node/node', 'wb'))"
+  chmod +x /tmp/tg-node/node
+  export PATH="/tmp/tg-node:$PATH"
+fi
+if [ ! -d node_modules ]; then
+  if [ -f "$kit/modules.tar.xz" ]; then
+    python3 -c "import tarfile; tarfile.open('$kit/modules.tar.xz').extractall('.')"
+  else
+    npm ci --ignore-scripts > "$out/npm-ci.log" 2>&1
+  fi
+fi
+[ -d "$kit/mnist" ] && export TENSORGRAD_SHARED_DATA="$PWD/$kit"
 export npm_config_nodedir="${npm_config_nodedir:-$( [ -f /usr/include/node/node_api.h ] && echo /usr )}"
-[ -d node_modules ] || npm ci --ignore-scripts > "$out/npm-ci.log" 2>&1
-{ time npm run build:cuda; } > "$out/build.log" 2>&1 || { echo "build failed: $out/build.log"; tail -30 "$out/build.log"; exit 1; }
-npm run build:ts > "$out/build-ts.log" 2>&1
-node -e "const tg=require('.'); const { native }=require('./dist/cjs/binding.js'); console.log(tg.cuda.status(), '|', tg.cuda.deviceName(), '| half GEMMs on', native.cudaGemmTensorCores())" | tee "$out/device.txt"
-npx vitest run test/cuda.test.ts --reporter=default --reporter=json --outputFile="$out/cuda-tests.json" > "$out/cuda-tests.log" 2>&1
+[ -f dist/cjs/index.js ] || npm run build:ts > "$out/build-ts.log" 2>&1
+cuda_status() { node -e "console.log(require('./dist/cjs/index.js').cuda.status())" 2>&1; }
+if [ ! -f build/Release/tensorgrad.node ] || cuda_status | grep -q "without CUDA"; then
+  { time npm run build:cuda; } > "$out/build.log" 2>&1 || { echo "build failed: $out/build.log"; tail -30 "$out/build.log"; exit 1; }
+fi
+node -e "const tg=require('.'); const { native }=require('./dist/cjs/binding.js'); console.log(tg.cuda.status(), '|', tg.cuda.deviceName(), '| half GEMMs on', native.cudaGemmTensorCores())" 2>&1 | tee "$out/device.txt"
+node node_modules/vitest/vitest.mjs run test/cuda.test.ts --reporter=default --reporter=json --outputFile="$out/cuda-tests.json" > "$out/cuda-tests.log" 2>&1
 tests=$?
 grep -E "✓|×|↓|Tests|MNIST" "$out/cuda-tests.log" | tail -80
-timeout 300 node dist/cjs/bench/run.js cuda --quick --json "$out/bench-cuda.json" > "$out/bench-cuda.log" 2>&1
-cat "$out/bench-cuda.log" | tail -60
+timeout 300 node dist/cjs/bench/run.js cuda --quick --python "$(command -v python3)" --json "$out/bench-cuda.json" > "$out/bench-cuda.log" 2>&1
+tail -60 "$out/bench-cuda.log"
 exit $tests

@@ -5,11 +5,10 @@
  * skip, growth/backoff, call order, state dict) and MNIST trained in fp32, float16 +
  * GradScaler and bfloat16.
  */
-import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tg from '../lib';
 import { native } from '../lib/binding';
-import { CPU_RUNS, ISAS, randomValues, thrown } from './helpers';
+import { CPU_RUNS, ISAS, MNIST_DIR, randomValues, thrown } from './helpers';
 
 type Half = 'float16' | 'bfloat16';
 const HALVES: Half[] = ['float16', 'bfloat16'];
@@ -612,7 +611,7 @@ describe('float32 master weights for half parameters', () => {
 });
 
 describe('MNIST MLP: fp32, float16 + GradScaler and bfloat16 reach the same accuracy', () => {
-  const dir = path.resolve(__dirname, '../../shared/data/mnist');
+  const dir = MNIST_DIR;
 
   function flat(images: tg.Tensor): tg.Tensor {
     return tg.reshape(images, [images.shape[0], 784]);

@@ -7,11 +7,10 @@
  * On a machine without a usable GPU every GPU case is skipped (and counted as
  * skipped by vitest); only the "without CUDA" cases run there.
  */
-import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as tg from '../lib/index';
 import { native } from '../lib/binding';
-import { expectClose, numelOf, randomValues } from './helpers';
+import { MNIST_DIR, expectClose, numelOf, randomValues } from './helpers';
 
 const HAS_CUDA = tg.cuda.isAvailable();
 const gpu = describe.skipIf(!HAS_CUDA);
@@ -514,7 +513,7 @@ gpu('cuda: training', () => {
   });
 
   it('the MNIST CNN reaches 98.5% test accuracy in one epoch under autocast(float16) with GradScaler', () => {
-    const dir = path.resolve(__dirname, '../../shared/data/mnist');
+    const dir = MNIST_DIR;
     const train = tg.data.loadMnist(dir, { split: 'train' });
     const test = tg.data.loadMnist(dir, { split: 'test' });
     tg.manualSeed(0);

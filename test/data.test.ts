@@ -11,11 +11,11 @@ import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import * as tg from '../lib/index';
 import { CorruptFileError } from '../lib/errors';
-import { expectClose, randomValues } from './helpers';
+import { MNIST_DIR, SHARED_DATA, expectClose, randomValues } from './helpers';
 
 const { DataLoader, Dataset, TensorDataset, defaultCollate } = tg.data;
-const MNIST = '/work/shared/data/mnist';
-const DIGITS = '/work/shared/data/digits/digits.csv.gz';
+const MNIST = MNIST_DIR;
+const DIGITS = path.join(SHARED_DATA, 'digits/digits.csv.gz');
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-data-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -229,7 +229,7 @@ describe('DataLoader', () => {
   });
 });
 
-describe('MNIST (the real files in /work/shared/data/mnist)', () => {
+describe('MNIST (the real files in ../shared/data/mnist)', () => {
   let trainImages: tg.Tensor;
   let trainLabels: tg.Tensor;
   beforeAll(() => {

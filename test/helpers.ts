@@ -1,6 +1,14 @@
 /** Shared test helpers: seeded JS data, simple references and closeness checks. */
+import * as path from 'node:path';
 import { expect, vi } from 'vitest';
 import * as tg from '../lib/index';
+
+/**
+ * The data sets of ../shared/data (its README), or of TENSORGRAD_SHARED_DATA where the
+ * checkout has no ../shared beside it (a GPU machine that was sent the repository alone).
+ */
+export const SHARED_DATA = process.env.TENSORGRAD_SHARED_DATA ?? path.resolve(__dirname, '../../shared/data');
+export const MNIST_DIR = path.join(SHARED_DATA, 'mnist');
 
 /** mulberry32: a tiny seeded generator for reference data (independent of the library's Philox). */
 export function rng(seed: number): () => number {

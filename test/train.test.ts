@@ -8,10 +8,10 @@ import { PeerError } from '../lib/bench/peers';
 import type { BenchContext } from '../lib/bench/session';
 import { runTrain, trainTable } from '../lib/bench/train';
 import { Progress, type ProgressStream } from '../lib/train/progress';
-import { rng, thrown } from './helpers';
+import { MNIST_DIR, rng, thrown } from './helpers';
 
 const { nn, train } = tg;
-const MNIST = path.resolve(__dirname, '../../shared/data/mnist');
+const MNIST = MNIST_DIR;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-train-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
