@@ -88,44 +88,35 @@ struct Compute {
     return static_cast<T>(v);
   }
 };
-template <>
-struct Compute<half> {
+// The 16-bit floats widened to float and rounded back: the hardware's conversions in
+// CUDA device code, the bit arithmetic above everywhere else.
+#ifdef __CUDA_ARCH__
+__device__ inline float to_float(half v) { return __half2float(__ushort_as_half(v.bits)); }
+__device__ inline float to_float(bfloat16 v) { return __bfloat162float(__ushort_as_bfloat16(v.bits)); }
+__device__ inline void from_float(float f, half& out) { out.bits = __half_as_ushort(__float2half_rn(f)); }
+__device__ inline void from_float(float f, bfloat16& out) { out.bits = __bfloat16_as_ushort(__float2bfloat16_rn(f)); }
+#else
+inline float to_float(half v) { return half_bits_to_float(v.bits); }
+inline float to_float(bfloat16 v) { return bf16_bits_to_float(v.bits); }
+inline void from_float(float f, half& out) { out.bits = float_to_half_bits(f); }
+inline void from_float(float f, bfloat16& out) { out.bits = float_to_bf16_bits(f); }
+#endif
+
+template <typename H>
+struct Compute16 {
   using type = float;
-  TG_HOST_DEVICE static float load(half v) {
-#ifdef __CUDA_ARCH__
-    return __half2float(__ushort_as_half(v.bits));
-#else
-    return half_bits_to_float(v.bits);
-#endif
-  }
+  TG_HOST_DEVICE static float load(H v) { return to_float(v); }
   template <typename C>
-  TG_HOST_DEVICE static half store(C v) {
-#ifdef __CUDA_ARCH__
-    return half{__half_as_ushort(__float2half_rn(static_cast<float>(v)))};
-#else
-    return half{float_to_half_bits(static_cast<float>(v))};
-#endif
+  TG_HOST_DEVICE static H store(C v) {
+    H out;
+    from_float(static_cast<float>(v), out);
+    return out;
   }
 };
 template <>
-struct Compute<bfloat16> {
-  using type = float;
-  TG_HOST_DEVICE static float load(bfloat16 v) {
-#ifdef __CUDA_ARCH__
-    return __bfloat162float(__ushort_as_bfloat16(v.bits));
-#else
-    return bf16_bits_to_float(v.bits);
-#endif
-  }
-  template <typename C>
-  TG_HOST_DEVICE static bfloat16 store(C v) {
-#ifdef __CUDA_ARCH__
-    return bfloat16{__bfloat16_as_ushort(__float2bfloat16_rn(static_cast<float>(v)))};
-#else
-    return bfloat16{float_to_bf16_bits(static_cast<float>(v))};
-#endif
-  }
-};
+struct Compute<half> : Compute16<half> {};
+template <>
+struct Compute<bfloat16> : Compute16<bfloat16> {};
 template <>
 struct Compute<uint8_t> {
   using type = int32_t;
