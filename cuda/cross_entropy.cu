@@ -20,6 +20,7 @@
 #include "../native/cpu/instantiate.h"
 #include "../native/cross_entropy_math.h"
 #include "common.cuh"
+#include "softmax_ops.cuh"
 
 namespace tg::cuda {
 
@@ -27,20 +28,6 @@ namespace {
 
 constexpr unsigned kFullMask = 0xffffffffu;
 constexpr int64_t kBlockRowFrom = 4096;  // classes from which a whole block takes a row
-
-__device__ __forceinline__ float exp_of(float v) { return expf(v); }
-__device__ __forceinline__ double exp_of(double v) { return exp(v); }
-__device__ __forceinline__ float log_of(float v) { return logf(v); }
-__device__ __forceinline__ double log_of(double v) { return log(v); }
-
-struct MaxIgnoringNaN {  // std::max(m, v) from a -inf start: a NaN never replaces m
-  template <typename C>
-  __device__ C operator()(C a, C b) const { return a < b ? b : a; }
-};
-struct Plus {
-  template <typename C>
-  __device__ C operator()(C a, C b) const { return a + b; }
-};
 
 // Folds v over the kGroup threads of a row group; each gets the result. With kGroup ==
 // kThreads every thread of the block must call it (it synchronizes); smem holds one value

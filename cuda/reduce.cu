@@ -27,6 +27,7 @@
 
 #include "../native/cpu/instantiate.h"
 #include "common.cuh"
+#include "softmax_ops.cuh"
 #include "scratch.cuh"
 
 namespace tg::cuda {
@@ -254,20 +255,6 @@ void run_reduce(const Op& op, const typename Op::Storage* x, int64_t outer, int6
 }
 
 // ---- softmax -------------------------------------------------------------------------
-
-struct MaxIgnoringNaN {  // std::max(m, v) from a -inf start: a NaN never replaces m
-  template <typename C>
-  __device__ C operator()(C a, C b) const { return a < b ? b : a; }
-};
-struct Plus {
-  template <typename C>
-  __device__ C operator()(C a, C b) const { return a + b; }
-};
-
-__device__ __forceinline__ float exp_of(float v) { return expf(v); }
-__device__ __forceinline__ double exp_of(double v) { return exp(v); }
-__device__ __forceinline__ float log_of(float v) { return logf(v); }
-__device__ __forceinline__ double log_of(double v) { return log(v); }
 
 // Each group owns whole rows (one column of inner each lane): max, sum of exp, write.
 template <typename T>
