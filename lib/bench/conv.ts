@@ -10,7 +10,7 @@ import type { Tensor } from '../tensor';
 import { syncFor } from './device_sync';
 import { measure, type MeasureOptions, type Releasable } from './measure';
 import { PEER_KINDS, type PeerName } from './peers';
-import { cellText, formatTable, naNotes, ratio, ratioText, type Column } from './table';
+import { cellText, formatTable, naSection, peerCells, peerColumns, ratio, type Column } from './table';
 import { mapCell, measureArgs, naCell, PeerSession, type BenchContext, type Cell } from './session';
 
 export interface ConvCase {
@@ -148,23 +148,19 @@ export function convTable(rows: readonly ConvRow[], peerNames: readonly PeerName
     { title: 'pass' },
     { title: 'threads', right: true },
     { title: 'ours ms', right: true },
-    ...peerNames.flatMap((p) => [{ title: `${p} ms`, right: true }, { title: `ours/${p}`, right: true }]),
+    ...peerColumns(peerNames, 'ms'),
   ];
   const body = rows.map((r) => [
     r.label,
     r.pass,
     String(r.threads),
     cellText(r.ours),
-    ...peerNames.flatMap((p) => [r.peers[p] ? cellText(r.peers[p]!) : '-', ratioText(r.ratios[p] ?? null)]),
+    ...peerCells(r, peerNames),
   ]);
-  const notes = naNotes(rows.flatMap((r) => [
-    { who: 'ours', cell: r.ours },
-    ...peerNames.flatMap((p) => (r.peers[p] ? [{ who: p, cell: r.peers[p]! }] : [])),
-  ]));
   return [
     'conv2d fp32 NCHW, 3x3, stride 1, padding 1, with bias: ms per call (median). fwd+bwd: forward, sum, grads of input, weight, bias.',
     'ours/peer = ours ms / peer ms: lower is better for tensorgrad.',
     formatTable(columns, body),
-    ...(notes.length ? ['n/a:', ...notes] : []),
+    ...naSection(rows, peerNames),
   ].join('\n');
 }

@@ -12,7 +12,7 @@ import { convCases, convRequest, timeConvOurs, type ConvCase, type ConvPass, typ
 import { gemmRequest, squareCase, timeGemmOurs, type GemmCase, type GemmDType } from './gemm';
 import type { Timing } from './measure';
 import { PEER_KINDS, PeerError, type PeerName, type PreparedPeer } from './peers';
-import { cellText, ratio } from './table';
+import { cellText, ratio, type Compared } from './table';
 import { timeTrainOurs, trainCases, trainRequest, type TrainCase } from './train';
 import { mapCell, PeerSession, type BenchContext, type Cell } from './session';
 
@@ -47,12 +47,6 @@ export function cudaGemmCases(quick: boolean): GemmCase[] {
 }
 
 /** Ours and the peers on one case: cells, and ours/peer (higher is better for GEMM, lower for ms). */
-export interface Compared {
-  ours: Cell;
-  peers: Partial<Record<PeerName, Cell>>;
-  ratios: Partial<Record<PeerName, number | null>>;
-}
-
 export interface CudaGemmRow extends GemmCase, Compared {
   /** 2 M N K */
   flop: number;

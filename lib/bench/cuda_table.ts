@@ -1,23 +1,7 @@
 /** The GPU bench's stdout: a header naming both sides' GPU and settings, then its GEMM, conv2d and training tables. */
-import type { CudaSection, Compared } from './cuda';
+import type { CudaSection } from './cuda';
 import type { PeerName } from './peers';
-import { cellText, formatTable, naNotes, ratioText, type Column } from './table';
-
-function peerColumns(peerNames: readonly PeerName[], unit: string): Column[] {
-  return peerNames.flatMap((p) => [{ title: `${p} ${unit}`, right: true }, { title: `ours/${p}`, right: true }]);
-}
-
-function peerCells(r: Compared, peerNames: readonly PeerName[]): string[] {
-  return peerNames.flatMap((p) => [r.peers[p] ? cellText(r.peers[p]!) : '-', ratioText(r.ratios[p] ?? null)]);
-}
-
-function notesOf(rows: readonly (Compared & { tag: string })[], peerNames: readonly PeerName[]): string[] {
-  const notes = naNotes(rows.flatMap((r) => [
-    { who: `ours ${r.tag}`, cell: r.ours },
-    ...peerNames.flatMap((p) => (r.peers[p] ? [{ who: `${p} ${r.tag}`, cell: r.peers[p]! }] : [])),
-  ]));
-  return notes.length ? ['n/a:', ...notes] : [];
-}
+import { cellText, formatTable, naSection, peerCells, peerColumns, type Column } from './table';
 
 const pyBool = (b: boolean): string => (b ? 'True' : 'False');
 
@@ -50,7 +34,7 @@ function gemmTable(s: CudaSection, peerNames: readonly PeerName[]): string[] {
   return [
     'GPU GEMM, TFLOP/s (2N^3 / median time); torch.mm(out=); half dtypes accumulate in fp32. ours/peer: higher is better for tensorgrad.',
     formatTable(columns, body),
-    ...notesOf(rows.map((r) => ({ ...r, tag: r.dtype })), peerNames),
+    ...naSection(rows, peerNames, (r) => r.dtype),
   ];
 }
 
@@ -65,7 +49,7 @@ function convTable(s: CudaSection, peerNames: readonly PeerName[]): string[] {
       'fwd+bwd: forward, sum, grads of input, weight, bias.',
     'ours/peer = ours ms / peer ms: lower is better for tensorgrad.',
     formatTable(columns, body),
-    ...notesOf(rows.map((r) => ({ ...r, tag: r.dtype })), peerNames),
+    ...naSection(rows, peerNames, (r) => r.dtype),
   ];
 }
 
@@ -80,7 +64,7 @@ function trainTable(s: CudaSection, peerNames: readonly PeerName[]): string[] {
       'under autocast float16, backward and step through a GradScaler (tg.amp / torch.autocast + GradScaler).',
     'ours/peer = ours ms / peer ms: lower is better for tensorgrad.',
     formatTable(columns, body),
-    ...notesOf(rows.map((r) => ({ ...r, tag: r.precision })), peerNames),
+    ...naSection(rows, peerNames, (r) => r.precision),
   ];
 }
 

@@ -14,7 +14,7 @@ import type { Tensor } from '../tensor';
 import { syncFor } from './device_sync';
 import { measure, type MeasureOptions, type Releasable } from './measure';
 import { PEER_KINDS, type PeerName } from './peers';
-import { cellText, fmt, formatTable, naNotes, ratio, ratioText, type Column } from './table';
+import { cellText, fmt, formatTable, naSection, peerCells, peerColumns, ratio, ratioText, type Column } from './table';
 import { mapCell, measureArgs, naCell, PeerSession, type BenchContext, type Cell } from './session';
 
 export interface GemmCase {
@@ -161,19 +161,15 @@ export function gemmTable(allRows: readonly GemmRow[], peerNames: readonly PeerN
     { title: 'threads', right: true },
     { title: 'ours GF/s', right: true },
     { title: '%peak', right: true },
-    ...peerNames.flatMap((p) => [{ title: `${p} GF/s`, right: true }, { title: `ours/${p}`, right: true }]),
+    ...peerColumns(peerNames, 'GF/s'),
   ];
   const body = rows.map((r) => [
     r.shape,
     String(r.threads),
     cellText(r.ours),
     r.ours.ok && r.peakGflops ? `${((100 * r.ours.value) / r.peakGflops).toFixed(0)}%` : '-',
-    ...peerNames.flatMap((p) => [r.peers[p] ? cellText(r.peers[p]!) : '-', ratioText(r.ratios[p] ?? null)]),
+    ...peerCells(r, peerNames),
   ]);
-  const notes = naNotes(rows.flatMap((r) => [
-    { who: 'ours', cell: r.ours },
-    ...peerNames.flatMap((p) => (r.peers[p] ? [{ who: p, cell: r.peers[p]! }] : [])),
-  ]));
   const peaks = [...new Set(rows.map((r) => r.threads))]
     .map((t) => {
       const pk = rows.find((r) => r.threads === t)?.peakGflops;
@@ -184,7 +180,7 @@ export function gemmTable(allRows: readonly GemmRow[], peerNames: readonly PeerN
     'GEMM fp32, GFLOP/s (2MNK / median time). ours/peer: higher is better for tensorgrad.',
     `%peak: ours as a share of the measured FMA peak (GFLOP/s: ${peaks}).`,
     formatTable(columns, body),
-    ...(notes.length ? ['n/a:', ...notes] : []),
+    ...naSection(rows, peerNames),
     ...halfTable(allRows, peerNames.filter((p) => HALF_PEERS.has(p))),
   ].join('\n');
 }
@@ -202,7 +198,7 @@ function halfTable(rows: readonly GemmRow[], peerNames: readonly PeerName[]): st
     { title: 'ours GF/s', right: true },
     { title: 'ours fp32', right: true },
     { title: 'half/fp32', right: true },
-    ...peerNames.flatMap((p) => [{ title: `${p} GF/s`, right: true }, { title: `ours/${p}`, right: true }]),
+    ...peerColumns(peerNames, 'GF/s'),
   ];
   const body = half.map((r) => {
     const f = fp32(r);
@@ -213,14 +209,13 @@ function halfTable(rows: readonly GemmRow[], peerNames: readonly PeerName[]): st
       cellText(r.ours),
       f ? cellText(f) : '-',
       ratioText(f ? ratio(r.ours, f) : null),
-      ...peerNames.flatMap((p) => [r.peers[p] ? cellText(r.peers[p]!) : '-', ratioText(r.ratios[p] ?? null)]),
+      ...peerCells(r, peerNames),
     ];
   });
-  const notes = naNotes(half.flatMap((r) => peerNames.flatMap((p) => (r.peers[p] ? [{ who: `${p} ${r.dtype}`, cell: r.peers[p]! }] : []))));
   return [
     '',
     'GEMM fp16 and bf16 (fp32 accumulation), GFLOP/s. half/fp32: ours in half over ours in fp32 on the same shape.',
     formatTable(columns, body),
-    ...(notes.length ? ['n/a:', ...notes] : []),
+    ...naSection(half, peerNames, (r) => r.dtype),
   ];
 }

@@ -1,4 +1,5 @@
 /** Plain-text tables for the bench's stdout: padded columns, numbers right-aligned. */
+import type { PeerName } from './peers';
 import type { Cell } from './session';
 
 export interface Column {
@@ -28,9 +29,10 @@ export function cellText(c: Cell): string {
   return c.ok ? fmt(c.value) : `n/a (${c.na})`;
 }
 
-/** ours/peer as text, or '-' when either is missing. */
+/** ours/peer with two decimals, two significant digits below 0.1 (tfjs-cpu's ratios are around 0.001), '-' when either is missing. */
 export function ratioText(r: number | null): string {
-  return r === null ? '-' : r.toFixed(2);
+  if (r === null) return '-';
+  return r < 0.1 ? r.toPrecision(2) : r.toFixed(2);
 }
 
 export function ratio(ours: Cell, peer: Cell): number | null {
@@ -50,4 +52,31 @@ export function naNotes(cells: readonly { who: string; cell: Cell }[]): string[]
     }
   }
   return notes;
+}
+
+/** A table row that sets ours beside each peer: the cells and ours/peer. */
+export interface Compared {
+  ours: Cell;
+  peers: Partial<Record<PeerName, Cell>>;
+  ratios: Partial<Record<PeerName, number | null>>;
+}
+
+/** Each peer's value column (in `unit`) and its ours/peer column. */
+export function peerColumns(peerNames: readonly PeerName[], unit: string): Column[] {
+  return peerNames.flatMap((p) => [{ title: `${p} ${unit}`, right: true }, { title: `ours/${p}`, right: true }]);
+}
+
+/** A row's cells under peerColumns. */
+export function peerCells(r: Compared, peerNames: readonly PeerName[]): string[] {
+  return peerNames.flatMap((p) => [r.peers[p] ? cellText(r.peers[p]!) : '-', ratioText(r.ratios[p] ?? null)]);
+}
+
+/** The n/a lines of a table's rows under 'n/a:' (none when every cell has a value); `tag` names a row where the table mixes kinds. */
+export function naSection<R extends Compared>(rows: readonly R[], peerNames: readonly PeerName[], tag: (r: R) => string = () => ''): string[] {
+  const who = (side: string, r: R): string => [side, tag(r)].filter((s) => s !== '').join(' ');
+  const notes = naNotes(rows.flatMap((r) => [
+    { who: who('ours', r), cell: r.ours },
+    ...peerNames.flatMap((p) => (r.peers[p] ? [{ who: who(p, r), cell: r.peers[p]! }] : [])),
+  ]));
+  return notes.length ? ['n/a:', ...notes] : [];
 }

@@ -16,7 +16,7 @@ import type { Tensor } from '../tensor';
 import { syncFor } from './device_sync';
 import { measure, type MeasureOptions, type Releasable } from './measure';
 import { PEER_KINDS, type PeerName } from './peers';
-import { cellText, formatTable, naNotes, ratio, type Column } from './table';
+import { cellText, formatTable, naSection, peerCells, peerColumns, ratio, type Column } from './table';
 import { mapCell, measureArgs, naCell, PeerSession, type BenchContext, type Cell } from './session';
 
 export interface TrainCase {
@@ -167,31 +167,21 @@ export async function runTrain(ctx: BenchContext): Promise<TrainRow[]> {
   return rows;
 }
 
-/** ours/peer with two decimals, or two significant digits below 0.1 (tfjs-cpu's ratios are around 0.001). */
-function ratioText(r: number | null): string {
-  if (r === null) return '-';
-  return r < 0.1 ? r.toPrecision(2) : r.toFixed(2);
-}
-
 export function trainTable(rows: readonly TrainRow[], peerNames: readonly PeerName[]): string {
   const columns: Column[] = [
     { title: 'model' },
     { title: 'batch', right: true },
     { title: 'threads', right: true },
     { title: 'ours ms', right: true },
-    ...peerNames.flatMap((p) => [{ title: `${p} ms`, right: true }, { title: `ours/${p}`, right: true }]),
+    ...peerColumns(peerNames, 'ms'),
   ];
   const body = rows.map((r) => [
     r.label,
     String(r.batch),
     String(r.threads),
     cellText(r.ours),
-    ...peerNames.flatMap((p) => [r.peers[p] ? cellText(r.peers[p]!) : '-', ratioText(r.ratios[p] ?? null)]),
+    ...peerCells(r, peerNames),
   ]);
-  const notes = naNotes(rows.flatMap((r) => [
-    { who: 'ours', cell: r.ours },
-    ...peerNames.flatMap((p) => (r.peers[p] ? [{ who: p, cell: r.peers[p]! }] : [])),
-  ]));
   const cold = peerNames.filter((p) => rows.some((r) => {
     const cell = r.peers[p];
     return cell !== undefined && cell.ok && cell.timing.reps === 1;
@@ -203,6 +193,6 @@ export function trainTable(rows: readonly TrainRow[], peerNames: readonly PeerNa
     ...(single.length ? [`${single.join(', ')}: one thread in Node at any thread count; timed once, at ${rows[0]?.threads ?? 1} thread(s).`] : []),
     ...(cold.length ? [`${cold.join(', ')}: a step over 10 s is timed once, without warm-up.`] : []),
     formatTable(columns, body),
-    ...(notes.length ? ['n/a:', ...notes] : []),
+    ...naSection(rows, peerNames),
   ].join('\n');
 }
