@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "../kernels.h"
+#include "../unary_math.h"
 #include "instantiate.h"
 #include "threadpool.h"
 #include "walk.h"
@@ -21,13 +22,6 @@ void map_unary(const T* x, T* y, int64_t n, F f) {
   parallel_for(n, kParallelGrain, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) y[i] = L::store(f(L::load(x[i])));
   });
-}
-
-template <typename C>
-C sigmoid(C v) {
-  if (v >= C(0)) return C(1) / (C(1) + std::exp(-v));
-  C e = std::exp(v);
-  return e / (C(1) + e);
 }
 
 // Binary walk with contiguous and scalar-operand fast paths the compiler vectorizes.
@@ -97,71 +91,17 @@ void cast(const S* src, D* dst, int64_t n) {
 template <typename T>
 void unary(UnaryOp op, const T* x, T* y, int64_t n, const UnaryParams& p) {
   using C = compute_t<T>;
-  const C a = static_cast<C>(p.a), b = static_cast<C>(p.b);
+  constexpr bool kFloat = std::is_floating_point_v<C>;
   switch (op) {
-    case UnaryOp::neg: return map_unary(x, y, n, [](C v) { return C(-v); });
-    case UnaryOp::abs:
-      // fabs clears the sign bit, so abs(-0.0) is +0.0 (a compare-and-negate keeps -0.0)
-      if constexpr (std::is_floating_point_v<C>) return map_unary(x, y, n, [](C v) { return std::fabs(v); });
-      else return map_unary(x, y, n, [](C v) { return v < C(0) ? C(-v) : v; });
-    case UnaryOp::square: return map_unary(x, y, n, [](C v) { return C(v * v); });
-    case UnaryOp::relu: return map_unary(x, y, n, [](C v) { return v < C(0) ? C(0) : v; });
-    case UnaryOp::sign:
-      return map_unary(x, y, n, [](C v) { return v > C(0) ? C(1) : (v < C(0) ? C(-1) : v); });
-    case UnaryOp::clamp:
-      // min(max(v, lo), hi), as torch.clamp: when lo > hi every element becomes hi.
-      // Both compares are false for NaN, so NaN passes through.
-      if constexpr (std::is_floating_point_v<C>) {
-        const C lo = static_cast<C>(p.a), hi = static_cast<C>(p.b);
-        return map_unary(x, y, n, [=](C v) {
-          C r = v < lo ? lo : v;
-          return r > hi ? hi : r;
-        });
-      } else {
-        // integer bounds: +-inf means no bound
-        const double lo = p.a, hi = p.b;
-        return map_unary(x, y, n, [=](C v) {
-          double d = static_cast<double>(v);
-          d = d < lo ? lo : d;
-          return static_cast<C>(d > hi ? hi : d);
-        });
-      }
+    // the table's second column says whether integer dtypes reach the op
+#define TG_CASE(name, ints)                                                                     \
+  case UnaryOp::name:                                                                           \
+    if constexpr (ints || kFloat)                                                               \
+      return map_unary(x, y, n, [p](C v) { return unary_op<UnaryOp::name>(v, p); });           \
+    break;
+    TG_UNARY_OPS(TG_CASE)
+#undef TG_CASE
     default: break;
-  }
-  if constexpr (std::is_floating_point_v<C>) {
-    switch (op) {
-      case UnaryOp::exp: return map_unary(x, y, n, [](C v) { return std::exp(v); });
-      case UnaryOp::log: return map_unary(x, y, n, [](C v) { return std::log(v); });
-      case UnaryOp::log1p: return map_unary(x, y, n, [](C v) { return std::log1p(v); });
-      case UnaryOp::sqrt: return map_unary(x, y, n, [](C v) { return std::sqrt(v); });
-      case UnaryOp::rsqrt: return map_unary(x, y, n, [](C v) { return C(1) / std::sqrt(v); });
-      case UnaryOp::sin: return map_unary(x, y, n, [](C v) { return std::sin(v); });
-      case UnaryOp::cos: return map_unary(x, y, n, [](C v) { return std::cos(v); });
-      case UnaryOp::tanh: return map_unary(x, y, n, [](C v) { return std::tanh(v); });
-      case UnaryOp::sigmoid: return map_unary(x, y, n, [](C v) { return sigmoid(v); });
-      case UnaryOp::leakyRelu: return map_unary(x, y, n, [=](C v) { return v > C(0) ? v : v * a; });
-      case UnaryOp::elu:
-        return map_unary(x, y, n, [=](C v) { return v > C(0) ? v : a * std::expm1(v); });
-      case UnaryOp::gelu:
-        return map_unary(x, y, n, [](C v) {
-          return C(0.5) * v * (C(1) + std::erf(v * C(0.70710678118654752440)));
-        });
-      case UnaryOp::geluTanh:
-        return map_unary(x, y, n, [](C v) {
-          const C k = C(0.79788456080286535588);  // sqrt(2/pi)
-          return C(0.5) * v * (C(1) + std::tanh(k * (v + C(0.044715) * v * v * v)));
-        });
-      case UnaryOp::silu: return map_unary(x, y, n, [](C v) { return v * sigmoid(v); });
-      case UnaryOp::softplus:
-        // a = beta, b = threshold: above it the function is linear to float precision
-        return map_unary(x, y, n, [=](C v) {
-          C z = a * v;
-          return z > b ? v : std::log1p(std::exp(z)) / a;
-        });
-      case UnaryOp::reciprocal: return map_unary(x, y, n, [](C v) { return C(1) / v; });
-      case UnaryOp::erf: return map_unary(x, y, n, [](C v) { return std::erf(v); });
-      default: break;
-    }
   }
   throw std::invalid_argument("unary: op not available for this dtype");
 }
