@@ -43,13 +43,6 @@ inline unsigned grid_for(int64_t n, int threads = kThreads) {
   return static_cast<unsigned>(g < 1 ? 1 : g);
 }
 
-// NaN test of a compute value; integers are never NaN.
-template <typename C>
-__device__ __forceinline__ bool is_nan(C v) {
-  if constexpr (std::is_floating_point_v<C>) return v != v;
-  return false;
-}
-
 // Offsets of element `linear` of an Iter walk (row-major over it.shape) for each
 // of its operands; operand 0 is the output.
 template <int NOPS>

@@ -1,5 +1,5 @@
 // fill and cast: writing one value n times, and converting n elements between
-// storage types, with the conversion rules of native/cpu/elementwise.cc.
+// storage types, with native/elementwise_math.h's conversion rule (the CPU's).
 //
 // fill converts its value on the host with the CPU's own code (tg::Compute), so
 // both backends store the same bits; a value whose bytes are all equal (zeros
@@ -9,6 +9,7 @@
 #include <type_traits>
 
 #include "../native/cpu/instantiate.h"
+#include "../native/elementwise_math.h"
 #include "common.cuh"
 #include "element_size.cuh"
 
@@ -22,28 +23,6 @@ __global__ void fill_kernel(W* out, int64_t n, W v) {
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step)
     out[i] = v;
-}
-
-// One element converted as the CPU does. A float going to an integer type has no
-// value in C++ when it is NaN or out of range, so the CPU pins it: NaN becomes 0
-// (true for bool, as in PyTorch), others are clamped to int32's range and
-// truncated, then stored with the destination's rule (uint8 wraps mod 256).
-template <typename S, typename D>
-__device__ __forceinline__ D cast_value(S s) {
-  const auto v = Compute<S>::load(s);
-  if constexpr (std::is_integral_v<compute_t<D>> && std::is_floating_point_v<decltype(v)>) {
-    double d = static_cast<double>(v);
-    if constexpr (std::is_same_v<D, boolean>) {
-      return Compute<D>::store(d != 0.0 ? 1 : 0);
-    } else {
-      if (!(v == v)) return Compute<D>::store(0);
-      const double lo = -2147483648.0, hi = 2147483647.0;
-      d = d < lo ? lo : (d > hi ? hi : d);
-      return Compute<D>::store(static_cast<int64_t>(d));
-    }
-  } else {
-    return Compute<D>::store(v);
-  }
 }
 
 // (n) -> (n)

@@ -26,6 +26,7 @@
 #include <type_traits>
 
 #include "../native/cpu/instantiate.h"
+#include "../native/elementwise_math.h"
 #include "common.cuh"
 #include "softmax_ops.cuh"
 #include "scratch.cuh"

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include "../elementwise_math.h"
 #include "../kernels.h"
 #include "../unary_math.h"
 #include "instantiate.h"
@@ -46,12 +47,6 @@ void map_binary(const Iter& it, O* out, const T* a, const T* b, F f) {
   });
 }
 
-template <typename C>
-bool is_nan(C v) {
-  if constexpr (std::is_floating_point_v<C>) return std::isnan(v);
-  return false;
-}
-
 }  // namespace
 
 template <typename T>
@@ -65,26 +60,7 @@ void fill(T* out, int64_t n, double value) {
 template <typename S, typename D>
 void cast(const S* src, D* dst, int64_t n) {
   parallel_for(n, kParallelGrain, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      auto v = Compute<S>::load(src[i]);
-      if constexpr (std::is_integral_v<compute_t<D>> && std::is_floating_point_v<decltype(v)>) {
-        double d = static_cast<double>(v);
-        if (std::is_same_v<D, boolean>) {  // NaN is true, as in PyTorch
-          dst[i] = Compute<D>::store(d != 0.0 ? 1 : 0);
-          continue;
-        }
-        // NaN and out-of-range floats have no integer value; pin them instead of UB.
-        if (!(v == v)) {
-          dst[i] = Compute<D>::store(0);
-          continue;
-        }
-        const double lo = -2147483648.0, hi = 2147483647.0;
-        d = d < lo ? lo : (d > hi ? hi : d);
-        dst[i] = Compute<D>::store(static_cast<int64_t>(d));
-      } else {
-        dst[i] = Compute<D>::store(v);
-      }
-    }
+    for (int64_t i = b; i < e; ++i) dst[i] = cast_value<S, D>(src[i]);
   });
 }
 
@@ -109,35 +85,16 @@ void unary(UnaryOp op, const T* x, T* y, int64_t n, const UnaryParams& p) {
 template <typename T>
 void binary(BinaryOp op, const Iter& it, T* out, const T* a, const T* b) {
   using C = compute_t<T>;
-  using L = Compute<T>;
+  constexpr bool kFloat = std::is_floating_point_v<C>;
   switch (op) {
-    case BinaryOp::add: return map_binary(it, out, a, b, [](C x, C y) { return L::store(x + y); });
-    case BinaryOp::sub: return map_binary(it, out, a, b, [](C x, C y) { return L::store(x - y); });
-    case BinaryOp::mul: return map_binary(it, out, a, b, [](C x, C y) { return L::store(x * y); });
-    case BinaryOp::maximum:
-      return map_binary(it, out, a, b,
-                        [](C x, C y) { return L::store((x > y || is_nan(x)) ? x : y); });
-    case BinaryOp::minimum:
-      return map_binary(it, out, a, b,
-                        [](C x, C y) { return L::store((x < y || is_nan(x)) ? x : y); });
-    case BinaryOp::pow:
-      if constexpr (std::is_floating_point_v<C>) {
-        return map_binary(it, out, a, b, [](C x, C y) { return L::store(std::pow(x, y)); });
-      } else {
-        return map_binary(it, out, a, b, [](C x, C y) {
-          // integer power by squaring; negative exponents give 0 except for base +-1
-          if (y < 0) return L::store(x == 1 ? 1 : (x == -1 ? ((y & 1) ? -1 : 1) : 0));
-          int64_t r = 1, base = x;
-          for (int64_t e = y; e > 0; e >>= 1, base *= base)
-            if (e & 1) r *= base;
-          return L::store(r);
-        });
-      }
-    case BinaryOp::div:
-      if constexpr (std::is_floating_point_v<C>) {
-        return map_binary(it, out, a, b, [](C x, C y) { return L::store(x / y); });
-      }
-      break;
+    // the table's second column says whether integer dtypes reach the op
+#define TG_CASE(name, ints)                                                                          \
+  case BinaryOp::name:                                                                               \
+    if constexpr (ints || kFloat)                                                                    \
+      return map_binary(it, out, a, b, [](C x, C y) { return binary_op<BinaryOp::name, T>(x, y); }); \
+    break;
+    TG_BINARY_OPS(TG_CASE)
+#undef TG_CASE
     default: break;
   }
   throw std::invalid_argument("binary: op not available for this dtype");
@@ -146,14 +103,11 @@ void binary(BinaryOp op, const Iter& it, T* out, const T* a, const T* b) {
 template <typename T>
 void compare(CompareOp op, const Iter& it, boolean* out, const T* a, const T* b) {
   using C = compute_t<T>;
-  auto B = [](bool v) { return boolean{static_cast<uint8_t>(v)}; };
   switch (op) {
-    case CompareOp::eq: return map_binary(it, out, a, b, [&](C x, C y) { return B(x == y); });
-    case CompareOp::ne: return map_binary(it, out, a, b, [&](C x, C y) { return B(x != y); });
-    case CompareOp::lt: return map_binary(it, out, a, b, [&](C x, C y) { return B(x < y); });
-    case CompareOp::le: return map_binary(it, out, a, b, [&](C x, C y) { return B(x <= y); });
-    case CompareOp::gt: return map_binary(it, out, a, b, [&](C x, C y) { return B(x > y); });
-    case CompareOp::ge: return map_binary(it, out, a, b, [&](C x, C y) { return B(x >= y); });
+#define TG_CASE(name, ints) \
+  case CompareOp::name: return map_binary(it, out, a, b, [](C x, C y) { return compare_op<CompareOp::name>(x, y); });
+    TG_COMPARE_OPS(TG_CASE)
+#undef TG_CASE
     default: break;
   }
   throw std::invalid_argument("compare: unknown op");

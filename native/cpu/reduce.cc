@@ -7,6 +7,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "../elementwise_math.h"
 #include "../kernels.h"
 #include "instantiate.h"
 #include "walk.h"
@@ -14,12 +15,6 @@
 namespace tg::cpu {
 
 namespace {
-
-template <typename C>
-bool is_nan(C v) {
-  if constexpr (std::is_floating_point_v<C>) return std::isnan(v);
-  return false;
-}
 
 // max/min that propagate NaN and report the first position of the extreme value
 template <typename T, bool kMax>
