@@ -1,7 +1,6 @@
 // 2-D pooling over independent (h, w) planes (N*C of them for NCHW), with the window
-// rules of native/cpu/pool.cc (PyTorch's): max and average windows start at
-// i*stride - pad and are clipped to the input; adaptive windows are
-// [floor(i*h/oh), ceil((i+1)*h/oh)). Planes are (planes, h, w) -> (planes, oh, ow).
+// rules of native/pool_math.h, the CPU's (PyTorch's). Planes are (planes, h, w) ->
+// (planes, oh, ow).
 //
 // Forward kernels give each output its own thread, which walks its window's taps in
 // the CPU's order (rows, then columns), so max ties keep the first position, the last
@@ -18,6 +17,7 @@
 #include <type_traits>
 
 #include "../native/cpu/instantiate.h"
+#include "../native/pool_math.h"
 #include "common.cuh"
 #include "scratch.cuh"
 
@@ -27,29 +27,6 @@ namespace {
 
 __device__ __forceinline__ int64_t max_of(int64_t a, int64_t b) { return a < b ? b : a; }
 __device__ __forceinline__ int64_t min_of(int64_t a, int64_t b) { return a < b ? a : b; }
-
-// One output row (or column) of a window: input index of tap 0, the taps [t0, t1)
-// that land in [0, size), and its share of an average's divisor.
-struct Span {
-  int64_t first, t0, t1, count;
-};
-
-__device__ __forceinline__ Span window_span(int64_t i, int64_t size, int64_t k, int64_t stride, int64_t pad,
-                                            int64_t dil, bool include_pad) {
-  Span s;
-  s.first = i * stride - pad;
-  s.t0 = s.first >= 0 ? 0 : (-s.first + dil - 1) / dil;
-  s.t1 = size - s.first <= 0 ? 0 : min_of(k, (size - 1 - s.first) / dil + 1);
-  if (s.t1 < s.t0) s.t1 = s.t0;
-  // the padded window may reach past the padding (ceil mode): that part never counts
-  s.count = include_pad ? min_of(s.first + k, size + pad) - s.first : s.t1 - s.t0;
-  return s;
-}
-
-__device__ __forceinline__ Span adaptive_span(int64_t i, int64_t out, int64_t size) {
-  const int64_t a = (i * size) / out, b = ((i + 1) * size + out - 1) / out;
-  return {a, 0, b - a, b - a};
-}
 
 __device__ __forceinline__ int64_t floor_div(int64_t a, int64_t b) {  // b > 0
   return a >= 0 ? a / b : -((-a + b - 1) / b);

@@ -1,11 +1,10 @@
-// 2-D pooling over independent (h, w) planes (N*C of them for NCHW), with
-// PyTorch's window rules: max and average windows start at i*stride - pad and
-// are clipped to the input; adaptive windows are [floor(i*h/oh), ceil((i+1)*h/oh)).
-// Windows are separable, so each call first works out which taps of an output
-// row land inside the input and, per kernel column, the range of output columns
-// whose tap lands inside. The inner loops then run along a whole output row for
-// one tap at a time: no per-element index arithmetic, no branches to mispredict,
-// and the same order of taps per output as PyTorch (so ties and NaNs agree).
+// 2-D pooling over independent (h, w) planes (N*C of them for NCHW), with the window
+// rules of native/pool_math.h (PyTorch's). Windows are separable, so each call first
+// works out which taps of an output row land inside the input and, per kernel column,
+// the range of output columns whose tap lands inside. The inner loops then run along
+// a whole output row for one tap at a time: no per-element index arithmetic, no
+// branches to mispredict, and the same order of taps per output as PyTorch (so ties
+// and NaNs agree).
 // Planes are split over the pool; each backward task owns whole input planes, so
 // scattering overlapping windows needs no atomics.
 #include <algorithm>
@@ -13,6 +12,7 @@
 #include <vector>
 
 #include "../kernels.h"
+#include "../pool_math.h"
 #include "threadpool.h"
 #include "walk.h"
 
@@ -20,26 +20,11 @@ namespace tg::cpu {
 
 namespace {
 
-// One output row (or column): input index of tap 0, the taps [t0, t1) that land
-// in [0, size), and its share of an average's divisor.
-struct Span {
-  int64_t first, t0, t1;
-  int64_t count;
-};
-
-// Max and average pooling windows along one dim.
+// The windows of every output along one dim.
 std::vector<Span> window_spans(int64_t out, int64_t size, int64_t k, int64_t stride, int64_t pad,
                                int64_t dil, bool include_pad) {
   std::vector<Span> v(static_cast<size_t>(out));
-  for (int64_t i = 0; i < out; ++i) {
-    Span& s = v[i];
-    s.first = i * stride - pad;
-    s.t0 = s.first >= 0 ? 0 : (-s.first + dil - 1) / dil;
-    s.t1 = size - s.first <= 0 ? 0 : std::min(k, (size - 1 - s.first) / dil + 1);
-    if (s.t1 < s.t0) s.t1 = s.t0;
-    // the padded window may reach past the padding (ceil mode): that part never counts
-    s.count = include_pad ? std::min(s.first + k, size + pad) - s.first : s.t1 - s.t0;
-  }
+  for (int64_t i = 0; i < out; ++i) v[i] = window_span(i, size, k, stride, pad, dil, include_pad);
   return v;
 }
 
@@ -61,13 +46,9 @@ std::vector<ColRange> col_ranges(const PoolArgs& a, int64_t dil) {
   return v;
 }
 
-// Adaptive windows [floor(i*size/out), ceil((i+1)*size/out)) as spans of dilation 1.
 std::vector<Span> adaptive_spans(int64_t out, int64_t size) {
   std::vector<Span> v(static_cast<size_t>(out));
-  for (int64_t i = 0; i < out; ++i) {
-    const int64_t a = (i * size) / out, b = ((i + 1) * size + out - 1) / out;
-    v[i] = {a, 0, b - a, b - a};
-  }
+  for (int64_t i = 0; i < out; ++i) v[i] = adaptive_span(i, out, size);
   return v;
 }
 
