@@ -17,12 +17,15 @@ kit=.gpu-kit
 mkdir -p "$out"
 nvidia-smi > "$out/nvidia-smi.txt" 2>&1 || true
 
-if ! command -v node > /dev/null; then
-  [ -f "$kit/node.xz" ] || { echo "no node here and no $kit/node.xz: run scripts/gpu-kit.sh and carry $kit"; exit 1; }
+# the kit's Node before the machine's: the modules in the kit need the Node they were installed with
+if [ -f "$kit/node.xz" ]; then
   mkdir -p /tmp/tg-node
   python3 -c "import lzma, shutil; shutil.copyfileobj(lzma.open('$kit/node.xz'), open('/tmp/tg-node/node', 'wb'))"
   chmod +x /tmp/tg-node/node
   export PATH="/tmp/tg-node:$PATH"
+elif ! command -v node > /dev/null; then
+  echo "no node here and no $kit/node.xz: run scripts/gpu-kit.sh and carry $kit"
+  exit 1
 fi
 if [ ! -d node_modules ]; then
   if [ -f "$kit/modules.tar.xz" ]; then
