@@ -26,6 +26,7 @@
 #include "gemm_tile.cuh"
 #include "scratch.cuh"
 #include "wgmma_math.cuh"
+#include "wgmma_ws.cuh"
 
 namespace tg::cuda {
 
@@ -58,31 +59,57 @@ void run_async_as(const GemmArgs& g, const DenseSource<T>& a, const DenseSource<
   run<M, tile::AsyncLoader<typename M::LayoutA, T, M::kThreads>,
       tile::AsyncLoader<typename M::LayoutB, T, M::kThreads>>(g, a, b, epi);
 }
+// Calls f(A k-major, B k-major) with the GEMM's transpose pair as bool_constants: one
+// kernel per orientation.
+template <typename F>
+void with_orientation(const GemmArgs& g, F&& f) {
+  using std::bool_constant;
+  if (!g.trans_a && g.trans_b) return f(bool_constant<true>{}, bool_constant<true>{});
+  if (!g.trans_a) return f(bool_constant<true>{}, bool_constant<false>{});
+  if (g.trans_b) return f(bool_constant<false>{}, bool_constant<true>{});
+  f(bool_constant<false>{}, bool_constant<false>{});
+}
+
 template <template <typename, bool, bool> class Math, typename T>
 void run_async(const GemmArgs& g, const DenseSource<T>& a, const DenseSource<T>& b, const MatrixEpilogue<T>& epi) {
-  if (!g.trans_a && g.trans_b) return run_async_as<Math<T, true, true>>(g, a, b, epi);
-  if (!g.trans_a) return run_async_as<Math<T, true, false>>(g, a, b, epi);
-  if (g.trans_b) return run_async_as<Math<T, false, true>>(g, a, b, epi);
-  run_async_as<Math<T, false, false>>(g, a, b, epi);
+  with_orientation(g, [&](auto ka, auto kb) {
+    run_async_as<Math<T, decltype(ka)::value, decltype(kb)::value>>(g, a, b, epi);
+  });
+}
+
+// Both operands 16-byte aligned, on the warp-specialized TMA kernel (wgmma_ws.cuh).
+template <int BN, typename T>
+void run_tma(const GemmArgs& g, const T* a, const T* b, const MatrixEpilogue<T>& epi) {
+  with_orientation(g, [&](auto ka, auto kb) {
+    using K = tile::WsGemm<T, BN, decltype(ka)::value, decltype(kb)::value, MatrixEpilogue<T>>;
+    const CUtensorMap ma = tile::operand_map<typename K::LayoutA>(a, g.lda, g.m, g.k, g.batch, g.stride_a);
+    const CUtensorMap mb = tile::operand_map<typename K::LayoutB>(b, g.ldb, g.n, g.k, g.batch, g.stride_b);
+    tile::run_ws_gemm<K>(ma, g.stride_a != 0, mb, g.stride_b != 0, epi, g.m, g.n, g.k, g.batch);
+  });
 }
 
 __global__ void wgmma_probe(int* out) { *out = tile::kWgmmaCompiled ? 1 : 0; }
 
-// Whether this file's device code, as loaded for the GPU, has wgmma: only its sm_90a
-// build does, and the runtime loads that only on compute capability 9.0. Asked once,
-// with one synchronizing read.
-bool wgmma_loaded() {
-  static const bool loaded = [] {
+// The tensor-core path of aligned half GEMMs. wgmma needs this file's device code as
+// loaded for the GPU to have it: only its sm_90a build does, and the runtime loads
+// that only on compute capability 9.0 (asked once, with one synchronizing read).
+// TENSORGRAD_CUDA_WGMMA=0 keeps mma.sync; =tma takes the warp-specialized TMA kernel,
+// which has not yet been measured against the cp.async one.
+enum class HalfPath { mma_sync, wgmma, wgmma_tma };
+
+HalfPath half_path() {
+  static const HalfPath path = [] {
     const char* env = std::getenv("TENSORGRAD_CUDA_WGMMA");
-    if (env && std::strcmp(env, "0") == 0) return false;
+    if (env && std::strcmp(env, "0") == 0) return HalfPath::mma_sync;
     Scratch<int> flag(1);
     wgmma_probe<<<1, 1, 0, stream()>>>(flag.get());
     TG_CUDA_LAUNCH_CHECK();
     int host = 0;
     copy_to_host(&host, flag.get(), sizeof(int));
-    return host == 1;
+    if (host != 1) return HalfPath::mma_sync;
+    return env && std::strcmp(env, "tma") == 0 ? HalfPath::wgmma_tma : HalfPath::wgmma;
   }();
-  return loaded;
+  return path;
 }
 
 template <typename T, bool KA, bool KB>
@@ -93,13 +120,13 @@ void gemm_tensor_core(const GemmArgs& g, const T* a, const T* b, const MatrixEpi
   constexpr int kRun = 8;  // one 16-byte chunk
   const DenseSource<T> sa = source_a(g, a, kRun, !g.trans_a), sb = source_b(g, b, kRun, g.trans_b);
   if (sa.vector && sb.vector) {
-    if (wgmma_loaded()) {
-      // 256-wide tiles where they still fill the device, 128 otherwise
-      const int64_t wide_tiles = (g.m + 127) / 128 * ((g.n + 255) / 256) * g.batch;
-      if (wide_tiles >= sm_count()) return run_async<tile::WgmmaMath256>(g, sa, sb, epi);
-      return run_async<tile::WgmmaMath128>(g, sa, sb, epi);
-    }
-    return run_async<TcMathOf>(g, sa, sb, epi);
+    const HalfPath path = half_path();
+    if (path == HalfPath::mma_sync) return run_async<TcMathOf>(g, sa, sb, epi);
+    // 256-wide tiles where they still fill the device, 128 otherwise
+    const bool wide = (g.m + 127) / 128 * ((g.n + 255) / 256) * g.batch >= sm_count();
+    if (path == HalfPath::wgmma_tma) return wide ? run_tma<256>(g, a, b, epi) : run_tma<128>(g, a, b, epi);
+    if (wide) return run_async<tile::WgmmaMath256>(g, sa, sb, epi);
+    return run_async<tile::WgmmaMath128>(g, sa, sb, epi);
   }
   // Unaligned: both tiles k-major, filled through registers; an operand that is
   // k-contiguous and aligned still loads whole 16-byte runs.
@@ -152,7 +179,13 @@ void gemm(const GemmArgs& args, const T* a, const T* b, T* c) {
   else gemm_simt(g, a, b, epi);
 }
 
-const char* gemm_tensor_cores() { return wgmma_loaded() ? "wgmma" : "mma.sync"; }
+const char* gemm_tensor_cores() {
+  switch (half_path()) {
+    case HalfPath::wgmma: return "wgmma";
+    case HalfPath::wgmma_tma: return "wgmma-tma";
+    default: return "mma.sync";
+  }
+}
 
 #define TG_INST(T) template void gemm<T>(const GemmArgs&, const T*, const T*, T*);
 TG_FOR_ALL_TYPES(TG_INST)

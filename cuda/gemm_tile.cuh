@@ -191,22 +191,11 @@ __device__ __forceinline__ void mainloop(LoaderA& la, LoaderB& lb, Math& math, c
   if constexpr (F > 0) math.finish();
 }
 
-template <typename Math_, typename LoaderA_, typename LoaderB_, typename Epi_>
-struct TileKernel {
-  using Math = Math_;
-  using LoaderA = LoaderA_;
-  using LoaderB = LoaderB_;
-  using Epi = Epi_;
-  using Output = TileOutput<Epi, typename Math::Acc>;
-  static constexpr int kMinBlocks =
-      LoaderA::kAsync && LoaderB::kAsync ? Math::kMinBlocksAsync : Math::kMinBlocksStaged;
-  struct Args {
-    typename LoaderA::Source a;
-    typename LoaderB::Source b;
-    Output out;
-    int64_t depth = 0, k_per_split = 0, b0 = 0;  // K; K per split (a multiple of BK); first batch
-    int tiles_m = 0, tiles_n = 0, splits = 1;
-  };
+// How the blocks of a tiled GEMM cover it: tiles of BM x BN, and K cut into splits of
+// k_per_split (a multiple of BK) when split_count says so.
+struct TilePlan {
+  int64_t tiles_m = 0, tiles_n = 0, k_per_split = 0;
+  int splits = 1;
 };
 
 // Tile index -> (tile row, tile column), in groups of 8 tile rows swept column by
@@ -219,25 +208,75 @@ __device__ __forceinline__ void raster(int64_t id, int64_t tiles_m, int64_t tile
   tn = in / size;
 }
 
+// A block's share of the GEMM: its matrix of the batch, its tile's origin, its K split.
+struct BlockTile {
+  int64_t batch, m0, n0, k0;
+  int split, k_tiles;
+};
+
+// What every tile kernel's blocks read to find their tile, split and batch, and where
+// their sums go.
+template <typename Output>
+struct TileGrid {
+  Output out;
+  int64_t depth = 0, k_per_split = 0, b0 = 0;  // K; K per split (a multiple of BK); first batch
+  int tiles_m = 0, tiles_n = 0, splits = 1;
+
+  template <typename Epi>
+  void cover(const TilePlan& p, const Epi& epi, int64_t m, int64_t n, int64_t k) {
+    out.epi = epi;
+    out.rows = m;
+    out.cols = n;
+    depth = k;
+    tiles_m = static_cast<int>(p.tiles_m);
+    tiles_n = static_cast<int>(p.tiles_n);
+    k_per_split = p.k_per_split;
+    out.splits = splits = p.splits;
+  }
+
+  // grid: x = tiles (rastered), z = (batch, split) pairs of this launch
+  template <int BM, int BN, int BK>
+  __device__ __forceinline__ BlockTile block_tile() const {
+    BlockTile t;
+    int64_t tm, tn;
+    raster(blockIdx.x, tiles_m, tiles_n, tm, tn);
+    t.batch = b0 + blockIdx.z / splits;
+    t.split = blockIdx.z % splits;
+    t.m0 = tm * BM, t.n0 = tn * BN, t.k0 = t.split * k_per_split;
+    const int64_t k1 = imin(depth, t.k0 + k_per_split);
+    t.k_tiles = k1 > t.k0 ? int((k1 - t.k0 + BK - 1) / BK) : 0;
+    return t;
+  }
+};
+
+template <typename Math_, typename LoaderA_, typename LoaderB_, typename Epi_>
+struct TileKernel {
+  using Math = Math_;
+  using LoaderA = LoaderA_;
+  using LoaderB = LoaderB_;
+  using Epi = Epi_;
+  using Output = TileOutput<Epi, typename Math::Acc>;
+  static constexpr int kMinBlocks =
+      LoaderA::kAsync && LoaderB::kAsync ? Math::kMinBlocksAsync : Math::kMinBlocksStaged;
+  struct Args : TileGrid<Output> {
+    typename LoaderA::Source a;
+    typename LoaderB::Source b;
+  };
+};
+
 template <typename K>
 __device__ __forceinline__ void tile_block(const typename K::Args& args) {
   using Math = typename K::Math;
   extern __shared__ __align__(128) char smem_base[];
   constexpr uint32_t kAlign = Math::kSmemAlign;
   char* smem = smem_base + (kAlign - shared_address(smem_base) % kAlign) % kAlign;
-  int64_t tm, tn;
-  raster(blockIdx.x, args.tiles_m, args.tiles_n, tm, tn);
-  const int64_t batch = args.b0 + blockIdx.z / args.splits;
-  const int split = blockIdx.z % args.splits;
-  const int64_t m0 = tm * Math::BM, n0 = tn * Math::BN, k0 = split * args.k_per_split;
-  const int64_t k1 = imin(args.depth, k0 + args.k_per_split);
-  const int k_tiles = k1 > k0 ? int((k1 - k0 + Math::BK - 1) / Math::BK) : 0;
-  typename K::LoaderA la(args.a, batch, m0, k0);
-  typename K::LoaderB lb(args.b, batch, n0, k0);
+  const BlockTile t = args.template block_tile<Math::BM, Math::BN, Math::BK>();
+  typename K::LoaderA la(args.a, t.batch, t.m0, t.k0);
+  typename K::LoaderB lb(args.b, t.batch, t.n0, t.k0);
   Math math;
   math.zero();
-  mainloop(la, lb, math, smem, k_tiles);
-  math.for_each([&](int r, int c, typename Math::Acc v) { args.out.store(batch, split, m0 + r, n0 + c, v); });
+  mainloop(la, lb, math, smem, t.k_tiles);
+  math.for_each([&](int r, int c, typename Math::Acc v) { args.out.store(t.batch, t.split, t.m0 + r, t.n0 + c, v); });
 }
 
 // grid: x = tiles, z = (batch, split) pairs of this launch. A wgmma kernel compiled
@@ -262,6 +301,38 @@ inline int split_count(int64_t tiles, int64_t k_tiles, int64_t out_elems, int ac
   return static_cast<int>(std::max<int64_t>(s, 1));
 }
 
+template <int BM, int BN, int BK>
+TilePlan plan_tiles(int64_t m, int64_t n, int64_t depth, int64_t batch, int acc_bytes) {
+  TilePlan p;
+  p.tiles_m = (m + BM - 1) / BM;
+  p.tiles_n = (n + BN - 1) / BN;
+  if (p.tiles_m * p.tiles_n > INT32_MAX) throw std::runtime_error("GEMM too large for the CUDA kernels");
+  const int64_t k_tiles = (depth + BK - 1) / BK;
+  const int splits = split_count(p.tiles_m * p.tiles_n * batch, k_tiles, batch * m * n, acc_bytes);
+  const int64_t tiles_per_split = std::max<int64_t>((k_tiles + splits - 1) / splits, 1);
+  p.k_per_split = tiles_per_split * BK;
+  p.splits = static_cast<int>(std::max<int64_t>((k_tiles + tiles_per_split - 1) / tiles_per_split, 1));
+  return p;
+}
+
+// Runs launch(partial, b0, count, grid) for every chunk of the batch (blockIdx.z holds
+// (batch, split) pairs, at most 65535 per launch); with splits, partial is the scratch
+// of the partial sums, which finish_splits then hands to epi.
+template <typename Acc, typename Epi, typename Launch>
+void launch_plan(const TilePlan& p, int64_t batch, int64_t m, int64_t n, const Epi& epi, Launch&& launch) {
+  auto chunks = [&](Acc* partial) {
+    const int64_t per_launch = std::max<int64_t>(65535 / p.splits, 1);
+    for (int64_t b0 = 0; b0 < batch; b0 += per_launch) {
+      const int64_t count = std::min(per_launch, batch - b0);
+      launch(partial, b0, dim3(static_cast<unsigned>(p.tiles_m * p.tiles_n), 1, static_cast<unsigned>(count * p.splits)));
+    }
+  };
+  if (p.splits == 1) return chunks(nullptr);
+  Scratch<Acc> partial(int64_t(p.splits) * batch * m * n);
+  chunks(partial.get());
+  finish_splits(partial.get(), p.splits, batch, m, n, epi);
+}
+
 // C (batch of M x N) = epi(A (M, K) * B (K, N)) with the loaders and math of K.
 template <typename K>
 void run_tiles(const typename K::LoaderA::Source& a, const typename K::LoaderB::Source& b,
@@ -271,8 +342,7 @@ void run_tiles(const typename K::LoaderA::Source& a, const typename K::LoaderB::
   if (m <= 0 || n <= 0 || batch <= 0) return;
   if (!K::LoaderA::fits(a) || !K::LoaderB::fits(b))
     throw std::logic_error("tile GEMM: an operand's runs do not match its loader");
-  const int64_t tiles_m = (m + Math::BM - 1) / Math::BM, tiles_n = (n + Math::BN - 1) / Math::BN;
-  if (tiles_m * tiles_n > INT32_MAX) throw std::runtime_error("GEMM too large for the CUDA kernels");
+  const TilePlan plan = plan_tiles<Math::BM, Math::BN, Math::BK>(m, n, depth, batch, int(sizeof(Acc)));
 
   static const bool configured = [] {
     if (Math::kSmemBytes > 48 * 1024)
@@ -283,37 +353,15 @@ void run_tiles(const typename K::LoaderA::Source& a, const typename K::LoaderB::
   (void)configured;
 
   typename K::Args args;
+  args.cover(plan, epi, m, n, depth);
   args.a = a;
   args.b = b;
-  args.out.epi = epi;
-  args.out.rows = m;
-  args.out.cols = n;
-  args.depth = depth;
-  args.tiles_m = static_cast<int>(tiles_m);
-  args.tiles_n = static_cast<int>(tiles_n);
-  const int64_t k_tiles = (depth + Math::BK - 1) / Math::BK;
-  int splits = split_count(tiles_m * tiles_n * batch, k_tiles, batch * m * n, int(sizeof(Acc)));
-  const int64_t tiles_per_split = std::max<int64_t>((k_tiles + splits - 1) / splits, 1);
-  args.k_per_split = tiles_per_split * Math::BK;
-  splits = static_cast<int>(std::max<int64_t>((k_tiles + tiles_per_split - 1) / tiles_per_split, 1));
-  args.out.splits = args.splits = splits;
-
-  // blockIdx.z holds (batch, split) pairs; at most 65535 per launch
-  auto launch = [&](Acc* partial) {
+  launch_plan<Acc>(plan, batch, m, n, epi, [&](Acc* partial, int64_t b0, dim3 grid) {
     args.out.partial = partial;
-    const int64_t per_launch = std::max<int64_t>(65535 / splits, 1);
-    for (int64_t b0 = 0; b0 < batch; b0 += per_launch) {
-      args.b0 = b0;
-      const int64_t count = std::min(per_launch, batch - b0);
-      const dim3 grid(static_cast<unsigned>(tiles_m * tiles_n), 1, static_cast<unsigned>(count * splits));
-      tile_kernel<K><<<grid, Math::kThreads, Math::kSmemBytes, stream()>>>(args);
-      TG_CUDA_LAUNCH_CHECK();
-    }
-  };
-  if (splits == 1) return launch(nullptr);
-  Scratch<Acc> partial(int64_t(splits) * batch * m * n);
-  launch(partial.get());
-  finish_splits(partial.get(), splits, batch, m, n, epi);
+    args.b0 = b0;
+    tile_kernel<K><<<grid, Math::kThreads, Math::kSmemBytes, stream()>>>(args);
+    TG_CUDA_LAUNCH_CHECK();
+  });
 }
 
 }  // namespace tg::cuda::tile

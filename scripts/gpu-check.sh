@@ -3,13 +3,13 @@
 # benchmark's peer columns) python3 with a CUDA build of torch:
 #   bash scripts/gpu-check.sh [out-dir]
 # runs the CUDA test suite (every op against the CPU, gradchecks, the MNIST CNN under
-# float16 autocast) and a quick `bench cuda`, and leaves the logs and the bench JSON
-# in out-dir (default gpu-check/). What the machine lacks comes from .gpu-kit
+# float16 autocast) and a quick `bench cuda`, then the GEMM tests and bench again on
+# the TMA GEMM, and leaves the logs and the bench JSON in out-dir (default gpu-check/). What the machine lacks comes from .gpu-kit
 # (scripts/gpu-kit.sh, run beforehand elsewhere): Node, the modules, the MNIST files;
 # a carried CUDA addon and dist/ are used as they are, else they are built here
 # (which needs npm and nvcc). With the device tool: run `bash scripts/gpu-check.sh
 # $OUT` carrying .gpu-kit, dist and build/Release/tensorgrad.node (at most 8 files
-# come back; this writes 6, or 7 with a build log).
+# come back; this writes 7, or 8 with a build log).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-gpu-check}"
@@ -47,4 +47,12 @@ tests=$?
 grep -E "✓|×|↓|Tests|MNIST" "$out/cuda-tests.log" | tail -80
 timeout 300 node dist/cjs/bench/run.js cuda --quick --python "$(command -v python3)" --json "$out/bench-cuda.json" > "$out/bench-cuda.log" 2>&1
 tail -60 "$out/bench-cuda.log"
+# the warp-specialized TMA GEMM (TENSORGRAD_CUDA_WGMMA=tma, not yet the default): its
+# GEMM tests, then the GEMM part of the bench; a hang is cut off by the timeouts
+{
+  TENSORGRAD_CUDA_WGMMA=tma timeout 180 node node_modules/vitest/vitest.mjs run test/cuda.test.ts -t "GEMM|matmul|linear"
+  echo "tma tests exit $?"
+  TENSORGRAD_CUDA_WGMMA=tma timeout 240 node dist/cjs/bench/run.js cuda --quick --python "$(command -v python3)" --no-json
+} > "$out/tma.log" 2>&1
+grep -E "✓|×|Tests|tma tests exit|wgmma|float16|bfloat16" "$out/tma.log" | tail -40
 exit $tests

@@ -36,8 +36,11 @@ function runHostCheck(name: string): string[] {
 }
 
 describe.skipIf(!NVCC)('cuda kernels: layouts and index maps checked on the host', () => {
-  it('the sm_90a GEMM tile: cp.async placement read back through its wgmma descriptors gives A*B', () => {
-    const want = [128, 256].flatMap((bn) => ORIENTATIONS.map((o) => `wgmma 128x${bn} tile, ${o}: 0 errors`));
+  it('the sm_90a GEMM tile: cp.async placement read back through its wgmma descriptors gives A*B; TMA boxes land as the layout', () => {
+    const want = [
+      ...[128, 256].flatMap((bn) => ORIENTATIONS.map((o) => `wgmma 128x${bn} tile, ${o}: 0 errors`)),
+      ...[128, 256].flatMap((x) => ['k-major', 'x-major'].map((m) => `tma boxes, ${x}-row tile ${m}: 0 errors`)),
+    ];
     expect(runHostCheck('wgmma_layout')).toEqual(want);
   });
 

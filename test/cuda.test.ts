@@ -99,9 +99,10 @@ gpu('cuda: devices, memory and errors', () => {
     expect(() => tg.zeros([2], { device: `cuda:${tg.cuda.deviceCount()}` })).toThrow(tg.CudaUnavailableError);
   });
 
-  it('half GEMMs take wgmma on an H100 or H200 (the sm_90a code loaded), mma.sync on other GPUs', () => {
+  it('half GEMMs take wgmma on an H100 or H200 (the sm_90a code loaded; TMA-fed when asked), mma.sync on other GPUs', () => {
     const hopper = /\bH100\b|\bH200\b|\bH800\b|\bGH200\b/.test(tg.cuda.deviceName());
-    const want = process.env.TENSORGRAD_CUDA_WGMMA === '0' || !hopper ? 'mma.sync' : 'wgmma';
+    const asked = process.env.TENSORGRAD_CUDA_WGMMA;
+    const want = asked === '0' || !hopper ? 'mma.sync' : asked === 'tma' ? 'wgmma-tma' : 'wgmma';
     expect(native.cudaGemmTensorCores()).toBe(want);
   });
 

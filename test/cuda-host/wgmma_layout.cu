@@ -7,7 +7,10 @@
 //   MN-major  ((T,8,m),(8,k)) : ((1,T,LBO),(8T,SBO))      T = 8 16-bit elements
 // with Swizzle<3,4,3> on the byte address (bits 4-6 ^= bits 7-9). The product of
 // what is read must equal the product of the operands, for every transpose pair,
-// and the accumulator positions must cover the block tile once.
+// and the accumulator positions must cover the block tile once. The TMA boxes of the
+// warp-specialized kernel (wgmma_ws.cuh) must land every element where the layout
+// puts it: a box of 64-element lines is written line after line, 128 bytes each, with
+// the same Swizzle<3,4,3> applied to the byte address (CU_TENSOR_MAP_SWIZZLE_128B).
 // Prints one line per case and exits non-zero on any mismatch.
 #include <cmath>
 #include <cstdint>
@@ -85,6 +88,30 @@ int check(std::mt19937& rng) {
 
 }  // namespace
 
+// Elements of a layout's tile that its TMA boxes put elsewhere than Layout::offset:
+// K-major, one box of X lines of 64 k; X-major, X / 64 boxes of 64 k-lines of 64 x.
+template <typename L>
+int tma_mismatches() {
+  int bad = 0;
+  for (int x = 0; x < L::X; ++x)
+    for (int k = 0; k < L::BK; ++k) {
+      const int box = L::kKMajor ? 0 : x / 64, line = L::kKMajor ? x : k, i = L::kKMajor ? k : x % 64;
+      const int linear = line * 128 + i * 2;
+      const int tma = box * L::kXBlockBytes + (linear ^ ((linear >> 7 & 7) << 4));
+      const int along = L::kKMajor ? k % 8 : x % 8;  // position in the layout's 16-byte run
+      const int layout = L::offset(L::kKMajor ? x : x - along, L::kKMajor ? k - along : k) + along * 2;
+      bad += tma != layout;
+    }
+  return bad;
+}
+
+template <int X, bool KMajor>
+int check_tma() {
+  const int bad = tma_mismatches<WgmmaLayout<X, KMajor>>();
+  std::printf("tma boxes, %d-row tile %s: %d errors\n", X, KMajor ? "k-major" : "x-major", bad);
+  return bad;
+}
+
 int main() {
   std::mt19937 rng(7);
   int errors = 0;
@@ -92,5 +119,6 @@ int main() {
   errors += check<128, false, true>(rng) + check<128, false, false>(rng);
   errors += check<256, true, true>(rng) + check<256, true, false>(rng);
   errors += check<256, false, true>(rng) + check<256, false, false>(rng);
+  errors += check_tma<128, true>() + check_tma<128, false>() + check_tma<256, true>() + check_tma<256, false>();
   return errors == 0 ? 0 : 1;
 }
