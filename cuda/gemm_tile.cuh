@@ -191,6 +191,17 @@ __device__ __forceinline__ void mainloop(LoaderA& la, LoaderB& lb, Math& math, c
   if constexpr (F > 0) math.finish();
 }
 
+// Lets Kernel take `bytes` of dynamic shared memory: over 48 KB must be asked for, once
+// per kernel.
+template <auto Kernel>
+void allow_shared_memory(int bytes) {
+  static const bool asked = [&] {
+    if (bytes > 48 * 1024) TG_CUDA_CHECK(cudaFuncSetAttribute(Kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+    return true;
+  }();
+  (void)asked;
+}
+
 // How the blocks of a tiled GEMM cover it: tiles of BM x BN, and K cut into splits of
 // k_per_split (a multiple of BK) when split_count says so.
 struct TilePlan {
@@ -344,14 +355,7 @@ void run_tiles(const typename K::LoaderA::Source& a, const typename K::LoaderB::
     throw std::logic_error("tile GEMM: an operand's runs do not match its loader");
   const TilePlan plan = plan_tiles<Math::BM, Math::BN, Math::BK>(m, n, depth, batch, int(sizeof(Acc)));
 
-  static const bool configured = [] {
-    if (Math::kSmemBytes > 48 * 1024)
-      TG_CUDA_CHECK(cudaFuncSetAttribute(tile_kernel<K>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                         Math::kSmemBytes));
-    return true;
-  }();
-  (void)configured;
-
+  allow_shared_memory<tile_kernel<K>>(Math::kSmemBytes);
   typename K::Args args;
   args.cover(plan, epi, m, n, depth);
   args.a = a;

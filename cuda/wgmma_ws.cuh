@@ -159,11 +159,7 @@ void run_ws_gemm(const CUtensorMap& a, bool a_batched, const CUtensorMap& b, boo
   if (m <= 0 || n <= 0 || batch <= 0) return;
   if (batch > INT32_MAX) throw std::runtime_error("GEMM batch too large for the TMA kernels");
   const TilePlan plan = plan_tiles<K::BM, K::BN, K::BK>(m, n, depth, batch, int(sizeof(typename K::Acc)));
-  static const bool configured = [] {
-    TG_CUDA_CHECK(cudaFuncSetAttribute(ws_gemm_kernel<K>, cudaFuncAttributeMaxDynamicSharedMemorySize, K::kSmemBytes));
-    return true;
-  }();
-  (void)configured;
+  allow_shared_memory<ws_gemm_kernel<K>>(K::kSmemBytes);
   typename K::Args args;
   args.cover(plan, epi, m, n, depth);
   args.a = a;
