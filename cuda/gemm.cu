@@ -88,6 +88,14 @@ void run_tma(const GemmArgs& g, const T* a, const T* b, const MatrixEpilogue<T>&
   });
 }
 
+// What a tensor map can describe beyond the cp.async path's alignment: positive
+// leading dimensions, no negative batch stride, and coordinates that fit an int.
+bool tma_fits(const GemmArgs& g) {
+  const int64_t limit = int64_t(1) << 31;
+  return g.lda > 0 && g.ldb > 0 && g.stride_a >= 0 && g.stride_b >= 0 && g.m < limit && g.n < limit && g.k < limit &&
+         g.batch < limit;
+}
+
 __global__ void wgmma_probe(int* out) { *out = tile::kWgmmaCompiled ? 1 : 0; }
 
 // The tensor-core path of aligned half GEMMs. wgmma needs this file's device code as
@@ -124,7 +132,7 @@ void gemm_tensor_core(const GemmArgs& g, const T* a, const T* b, const MatrixEpi
     if (path == HalfPath::mma_sync) return run_async<TcMathOf>(g, sa, sb, epi);
     // 256-wide tiles where they still fill the device, 128 otherwise
     const bool wide = (g.m + 127) / 128 * ((g.n + 255) / 256) * g.batch >= sm_count();
-    if (path == HalfPath::wgmma_tma) return wide ? run_tma<256>(g, a, b, epi) : run_tma<128>(g, a, b, epi);
+    if (path == HalfPath::wgmma_tma && tma_fits(g)) return wide ? run_tma<256>(g, a, b, epi) : run_tma<128>(g, a, b, epi);
     if (wide) return run_async<tile::WgmmaMath256>(g, sa, sb, epi);
     return run_async<tile::WgmmaMath128>(g, sa, sb, epi);
   }

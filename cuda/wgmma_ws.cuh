@@ -42,6 +42,9 @@ struct WsGemm {
   static constexpr int kStages = BN == 256 ? 4 : 6;               // about 192 KB in flight
   static constexpr int kBarrierBytes = 2 * kStages * 8;           // full and empty
   static constexpr int kSmemBytes = kStages * kStageBytes + kBarrierBytes + 1024;  // + alignment
+  // 384 threads start with 168 registers each (__launch_bounds__(384, 1)); the
+  // consumers' raise to 232 is what the producer's drop to 40 frees, so a lower cap
+  // at entry (-maxrregcount) would leave setmaxnreg.inc waiting for ever
   static constexpr int kProducerRegisters = 40, kConsumerRegisters = 232;
   static_assert(128 * kProducerRegisters + 256 * kConsumerRegisters <= 65536, "the register file");
 
@@ -152,12 +155,12 @@ CUtensorMap operand_map(const void* p, int64_t ld, int64_t rows, int64_t depth, 
 }
 
 // C (batch of M x N) = epi(A (M, K) * B (K, N)) on the warp-specialized kernel; the
-// caller has checked that the loaded module has wgmma and that both operands fit TMA.
+// caller has checked that the loaded module has wgmma and that both operands fit TMA
+// (gemm.cu: aligned, positive strides, every coordinate within an int).
 template <typename K>
 void run_ws_gemm(const CUtensorMap& a, bool a_batched, const CUtensorMap& b, bool b_batched,
                  const typename K::Epi& epi, int64_t m, int64_t n, int64_t depth, int64_t batch) {
   if (m <= 0 || n <= 0 || batch <= 0) return;
-  if (batch > INT32_MAX) throw std::runtime_error("GEMM batch too large for the TMA kernels");
   const TilePlan plan = plan_tiles<K::BM, K::BN, K::BK>(m, n, depth, batch, int(sizeof(typename K::Acc)));
   allow_shared_memory<ws_gemm_kernel<K>>(K::kSmemBytes);
   typename K::Args args;
