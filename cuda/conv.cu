@@ -74,10 +74,10 @@ __device__ A block_sum(A v) {
 // of (image, p), image by image so the reads stay contiguous.
 template <typename T, typename A>
 __global__ void bias_partial_kernel(const T* gy, int64_t oc, int64_t p, int64_t total, int64_t chunk, A* partial) {
-  const int64_t o = blockIdx.x, q0 = blockIdx.y * chunk, q1 = tile::imin(total, q0 + chunk);
+  const int64_t o = blockIdx.x, q0 = blockIdx.y * chunk, q1 = imin(total, q0 + chunk);
   A sum = A(0);
   for (int64_t img = q0 / p; img * p < q1; ++img) {
-    const int64_t lo = tile::imax(q0 - img * p, 0), hi = tile::imin(q1 - img * p, p);
+    const int64_t lo = imax(q0 - img * p, 0), hi = imin(q1 - img * p, p);
     const T* src = gy + (img * oc + o) * p;
     for (int64_t j = lo + threadIdx.x; j < hi; j += blockDim.x) sum += static_cast<A>(Compute<T>::load(src[j]));
   }

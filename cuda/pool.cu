@@ -25,8 +25,6 @@ namespace tg::cuda {
 
 namespace {
 
-__device__ __forceinline__ int64_t max_of(int64_t a, int64_t b) { return a < b ? b : a; }
-__device__ __forceinline__ int64_t min_of(int64_t a, int64_t b) { return a < b ? a : b; }
 
 __device__ __forceinline__ int64_t floor_div(int64_t a, int64_t b) {  // b > 0
   return a >= 0 ? a / b : -((-a + b - 1) / b);
@@ -119,10 +117,10 @@ __global__ void avg_pool_backward_kernel(const PoolArgs a, const T* gy, T* gx) {
   grid_stride(a.planes * a.h * a.w, [&](int64_t e) {
     const Pos q = unflatten(e, a.h, a.w);
     // output i holds input row y when i*stride - pad <= y <= i*stride - pad + k - 1
-    const int64_t i0 = max_of(0, -floor_div(-(q.i + a.pad_h - a.kh + 1), a.stride_h));
-    const int64_t i1 = min_of(a.oh - 1, floor_div(q.i + a.pad_h, a.stride_h));
-    const int64_t j0 = max_of(0, -floor_div(-(q.j + a.pad_w - a.kw + 1), a.stride_w));
-    const int64_t j1 = min_of(a.ow - 1, floor_div(q.j + a.pad_w, a.stride_w));
+    const int64_t i0 = imax(0, -floor_div(-(q.i + a.pad_h - a.kh + 1), a.stride_h));
+    const int64_t i1 = imin(a.oh - 1, floor_div(q.i + a.pad_h, a.stride_h));
+    const int64_t j0 = imax(0, -floor_div(-(q.j + a.pad_w - a.kw + 1), a.stride_w));
+    const int64_t j1 = imin(a.ow - 1, floor_div(q.j + a.pad_w, a.stride_w));
     const T* gp = gy + q.p * a.oh * a.ow;
     C sum = 0;
     for (int64_t oi = i0; oi <= i1; ++oi) {

@@ -18,10 +18,6 @@
 
 namespace tg::cuda::tile {
 
-// std::min/max are host functions to nvcc (without --expt-relaxed-constexpr)
-__host__ __device__ constexpr int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
-__host__ __device__ constexpr int64_t imax(int64_t a, int64_t b) { return a < b ? b : a; }
-
 // ---- vector access ----------------------------------------------------------
 
 template <int Bytes>

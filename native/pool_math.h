@@ -15,18 +15,16 @@ struct Span {
   int64_t first, t0, t1, count;
 };
 
-TG_HOST_DEVICE inline int64_t span_min(int64_t a, int64_t b) { return a < b ? a : b; }
-
 // Output i's window along a dimension of `size` (kernel k, stride, pad, dilation).
 TG_HOST_DEVICE inline Span window_span(int64_t i, int64_t size, int64_t k, int64_t stride, int64_t pad,
                                        int64_t dil, bool include_pad) {
   Span s;
   s.first = i * stride - pad;
   s.t0 = s.first >= 0 ? 0 : (-s.first + dil - 1) / dil;
-  s.t1 = size - s.first <= 0 ? 0 : span_min(k, (size - 1 - s.first) / dil + 1);
+  s.t1 = size - s.first <= 0 ? 0 : imin(k, (size - 1 - s.first) / dil + 1);
   if (s.t1 < s.t0) s.t1 = s.t0;
   // the padded window may reach past the padding (ceil mode): that part never counts
-  s.count = include_pad ? span_min(s.first + k, size + pad) - s.first : s.t1 - s.t0;
+  s.count = include_pad ? imin(s.first + k, size + pad) - s.first : s.t1 - s.t0;
   return s;
 }
 
