@@ -116,7 +116,7 @@ void conv2d_grad_input(const ConvArgs& a, const T* gy, const T* w, T* gx) {
   tile::require_conv_fits(a, s);
   const int64_t wsize = a.oc * s.r;
   Scratch<T> wt(wsize);
-  transpose_weight_kernel<<<grid_for(wsize), kThreads, 0, stream()>>>(w, wt.get(), wsize, s.cg, s.ocg, s.kk);
+  transpose_weight_kernel<T><<<grid_for(wsize), kThreads, 0, stream()>>>(w, wt.get(), wsize, s.cg, s.ocg, s.kk);
   TG_CUDA_LAUNCH_CHECK();
   using Math = typename TilePath<T>::template Math<true, false>;
   run_pass<Math, tile::DenseSource<T>, tile::GradInputSource<T>, tile::PlaneEpilogue<T>>(

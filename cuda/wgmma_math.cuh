@@ -15,6 +15,15 @@
 
 namespace tg::cuda::tile {
 
+// A shared-memory matrix descriptor with 128-byte swizzling: start address, leading
+// and stride byte offsets (each stored >> 4 in 14 bits), swizzle mode 1 in bits 62-63.
+// The base-offset field stays 0, so every 1024-byte swizzle atom must start on a
+// 1024-byte boundary.
+__host__ __device__ __forceinline__ uint64_t wgmma_descriptor(uint32_t address, uint32_t lbo, uint32_t sbo) {
+  auto field = [](uint32_t bytes) { return uint64_t((bytes & 0x3FFFF) >> 4); };
+  return field(address) | field(lbo) << 16 | field(sbo) << 32 | uint64_t(1) << 62;
+}
+
 // A 16-bit operand tile (X by 64) in the canonical 128-byte-swizzled layout wgmma
 // reads: 128-byte rows of eight 16-byte chunks, chunk c of row r stored in slot
 // c ^ (r % 8), every 8 rows one 1024-byte swizzle atom.

@@ -22,6 +22,7 @@
 
 #include "gemm_epilogue.cuh"
 #include "gemm_tile.cuh"
+#include "tensor_map.cuh"
 #include "tma.cuh"
 #include "wgmma_math.cuh"
 
