@@ -62,6 +62,8 @@ Napi::Value Storage::Construct(const Napi::CallbackInfo& info) {
     s->bytes_ = static_cast<size_t>(bytes);
     try {
       s->data_ = device_alloc(s->device_, s->bytes_);
+    } catch (const OutOfMemory& e) {  // it says how much was asked and how much is free
+      throw Napi::RangeError::New(env, std::string("Storage: ") + e.what());
     } catch (const std::bad_alloc&) {
       throw Napi::RangeError::New(env, "Storage: cannot allocate " + std::to_string(s->bytes_) + " bytes of " +
                                            (s->device_ == Device::kCuda ? "CUDA" : "CPU") + " memory");

@@ -34,7 +34,7 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: readonly 
   });
   const out = fn(...inputs);
   checkTensor('gradcheck', 'output', out);
-  const v = randn(out.shape, { dtype: 'float64', seed: opts.seed ?? 1234 });
+  const v = randn(out.shape, { dtype: 'float64', seed: opts.seed ?? 1234, device: out.device });
   const project = (o: Tensor): number => sum(mul(o, v)).item();
   const wrt = inputs.map((t, i) => ({ t, i })).filter(({ t }) => t.requiresGrad);
   if (wrt.length === 0) throw new TypeError('gradcheck: no input requires grad');
