@@ -197,16 +197,23 @@ function loadError(root: string, cause: unknown): Error {
   );
 }
 
-/** The addon file node-gyp-build picks: a prebuilt binary, else the one built from source. */
+/** The addon file loaded: TENSORGRAD_ADDON, else node-gyp-build's pick (a prebuilt binary, else the one built from source). */
 export function addonPath(): string {
+  if (process.env.TENSORGRAD_ADDON) return path.resolve(process.env.TENSORGRAD_ADDON);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const gypBuild = require('node-gyp-build') as { resolve(dir: string): string };
   return gypBuild.resolve(packageRoot());
 }
 
+/**
+ * TENSORGRAD_ADDON names another build of the addon to load instead (a test build
+ * such as the CUDA emulator's, scripts/cuda-emu.mjs).
+ */
 function load(): NativeAddon {
   const root = packageRoot();
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    if (process.env.TENSORGRAD_ADDON) return require(addonPath()) as NativeAddon;
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const gypBuild = require('node-gyp-build') as (dir: string) => NativeAddon;
     return gypBuild(root);
