@@ -8,7 +8,6 @@
 // Kernels whose threads deadlock, trap, or misuse a collective fail the launch with
 // cudaErrorLaunchFailure, and the reason is printed to stderr.
 #include <sys/mman.h>
-#include <ucontext.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -22,6 +21,7 @@
 
 #include "emu.h"
 #include "emu_async.h"
+#include "emu_context.h"  // defines the switch routine: included here only
 
 namespace tg_emu {
 
@@ -33,7 +33,7 @@ constexpr size_t kDefaultSmem = 48 * 1024;
 constexpr size_t kMaxSmemOptin = 227 * 1024;  // sm_90
 
 struct Fiber {
-  ucontext_t ctx;
+  Context ctx;
   char* stack = nullptr;
   Thread thread;
   AsyncQueues async;
@@ -66,7 +66,7 @@ std::vector<Fiber>& fibers() {
   static std::vector<Fiber> f(kMaxThreads);
   return f;
 }
-ucontext_t g_scheduler;
+Context g_scheduler;
 Block* g_block = nullptr;
 Fiber* g_current = nullptr;
 std::mutex g_launch_mutex;
@@ -95,7 +95,7 @@ void fiber_entry() {
   g_block->body(g_block->closure);
   f->async.drain();
   f->done = true;
-  swapcontext(&f->ctx, &g_scheduler);
+  f->ctx.switch_to(g_scheduler);
 }
 
 int env_int(const char* name, long long fallback) {
@@ -156,11 +156,7 @@ void run_block(Block& b) {
     f.thread.linear = i;
     f.thread.thread_idx = uint3{unsigned(i % b.block.x), unsigned(i / b.block.x % b.block.y),
                                 unsigned(i / (b.block.x * b.block.y))};
-    getcontext(&f.ctx);
-    f.ctx.uc_stack.ss_sp = f.stack;
-    f.ctx.uc_stack.ss_size = kStackBytes;
-    f.ctx.uc_link = nullptr;
-    makecontext(&f.ctx, fiber_entry, 0);
+    f.ctx.start(f.stack, kStackBytes, fiber_entry);
   }
   b.live = b.threads;
   b.bar_arrived = b.bar_count = 0;
@@ -174,7 +170,7 @@ void run_block(Block& b) {
       f.thread.watch = nullptr;
       resumed = true;
       g_current = &f;
-      swapcontext(&g_scheduler, &f.ctx);
+      g_scheduler.switch_to(f.ctx);
       g_current = nullptr;
       if (f.done) {
         --b.live;
@@ -214,7 +210,7 @@ void wait_while_equal(const volatile unsigned* watch, unsigned value) {
     Fiber* f = g_current;
     f->thread.watch = watch;
     f->thread.watch_value = value;
-    swapcontext(&f->ctx, &g_scheduler);
+    f->ctx.switch_to(g_scheduler);
   }
 }
 
@@ -222,7 +218,7 @@ void fail(const char* what) {
   Block& b = *g_block;
   if (b.error.empty()) b.error = std::string(what) + " (thread " + std::to_string(self().linear) + ")";
   Fiber* f = g_current;
-  for (;;) swapcontext(&f->ctx, &g_scheduler);  // never resumed: the launch stops
+  for (;;) f->ctx.switch_to(g_scheduler);  // never resumed: the launch stops
 }
 
 int barrier_count(int predicate) {
