@@ -155,7 +155,7 @@ async function build() {
   }
   const emuFlags = [...base, '-O1', `-I${cudaInclude()}`, `-I${emuDir}`, '-include', path.join(emuDir, 'emu.h')];
   for (const src of stageSources()) jobs.push({ src, obj: obj(src), flags: emuFlags });
-  for (const name of ['emu_runtime.cc', 'emu_tma.cc']) {
+  for (const name of ['emu_runtime.cc', 'emu_tma.cc', 'emu_context.cc']) {
     const src = path.join(emuDir, name);
     jobs.push({ src, obj: obj(src), flags: [...base, '-O1', `-I${cudaInclude()}`] });
   }

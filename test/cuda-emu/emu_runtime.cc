@@ -21,7 +21,7 @@
 
 #include "emu.h"
 #include "emu_async.h"
-#include "emu_context.h"  // defines the switch routine: included here only
+#include "emu_context.h"
 
 namespace tg_emu {
 
